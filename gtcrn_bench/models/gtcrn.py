@@ -53,9 +53,7 @@ class TRA(nn.Module):
 class ConvBlock(nn.Module):
     """Frequency-strided (de)convolution, batch norm and PReLU (Tanh for the mask)."""
 
-    def __init__(
-        self, in_ch: int, out_ch: int, groups: int = 1, *, deconv: bool = False, last: bool = False
-    ) -> None:
+    def __init__(self, in_ch: int, out_ch: int, groups: int = 1, *, deconv: bool = False, last: bool = False) -> None:
         super().__init__()
         conv = nn.ConvTranspose2d if deconv else nn.Conv2d
         self.conv = conv(in_ch, out_ch, (1, 5), stride=(1, 2), padding=(0, 2), groups=groups)
@@ -86,9 +84,7 @@ class GTConvBlock(nn.Module):
         self.point_bn1 = nn.BatchNorm2d(CHANNELS)
         self.point_act = nn.PReLU()
         time_pad = self.pad_size if deconv else 0
-        self.depth_conv = conv(
-            CHANNELS, CHANNELS, 3, padding=(time_pad, 1), dilation=(dilation, 1), groups=CHANNELS
-        )
+        self.depth_conv = conv(CHANNELS, CHANNELS, 3, padding=(time_pad, 1), dilation=(dilation, 1), groups=CHANNELS)
         self.depth_bn = nn.BatchNorm2d(CHANNELS)
         self.depth_act = nn.PReLU()
         self.point_conv2 = conv(CHANNELS, half, 1)

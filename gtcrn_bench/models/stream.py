@@ -133,9 +133,7 @@ class StreamGTCRN(nn.Module):
         x = de[3](x + skips[1])
         mask = self.erb.bs(de[4](x + skips[0]))
 
-        conv_out = torch.stack(
-            [torch.cat(enc_hist, dim=2), torch.cat([dec_hist[d] for d in ENCODER_DILATIONS], dim=2)]
-        )
+        conv_out = torch.stack([torch.cat(enc_hist, dim=2), torch.cat([dec_hist[d] for d in ENCODER_DILATIONS], dim=2)])
         tra_out = torch.stack([torch.stack(enc_h), torch.stack(dec_h)])
         inter_out = torch.stack([h1, h2])
         return apply_mask(mask, mix), conv_out, tra_out, inter_out

@@ -1,0 +1,27 @@
+"""``gtcrn-bench list``: the registered runners and their parameters."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from gtcrn_bench.cli.app import app, console, user_errors
+from gtcrn_bench.runners import registry
+from gtcrn_bench.runners.base import FrameRunner
+
+
+@app.command("list")
+@user_errors
+def list_runners() -> None:
+    """Show every registered runner: kind (offline or frame-wise), parameters with defaults, description."""
+    table = Table(title="Runners")
+    for column in ("name", "kind", "parameters", "description"):
+        table.add_column(column)
+    for name, cls in registry.available().items():
+        kind = "frame-wise" if issubclass(cls, FrameRunner) else "offline"
+        params = ", ".join(
+            f"{p.name}: {p.type_name}" + ("" if p.required else f" = {p.default!r}") for p in registry.params(cls)
+        )
+        table.add_row(name, kind, params or "-", cls.description)
+    console.print(table)
+    for module, reason in registry.unavailable().items():
+        console.print(f"[yellow]not loaded[/yellow] {module}: {reason}")

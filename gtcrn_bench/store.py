@@ -1,0 +1,145 @@
+"""The model store: published GTCRN artefacts pinned by sha256, under ``$GTCRN_BENCH_HOME``.
+
+Files keep the layout of the published repository (commit 3862c44) below
+``<home>/models/gtcrn``, so ``fetch --from`` can take a clone of that repository.
+Everywhere a model is named, an alias or a path works.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from gtcrn_bench.download import copy_verified, download, verify_sha256
+from gtcrn_bench.errors import CheckpointError, ChecksumError
+
+GTCRN_REPO = "Xiaobin-Rong/gtcrn"
+GTCRN_COMMIT = "3862c44"
+DEFAULT_BASE_URL = f"https://raw.githubusercontent.com/{GTCRN_REPO}/{GTCRN_COMMIT}"
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """A pinned file of the published GTCRN repository."""
+
+    alias: str
+    repo_path: str
+    sha256: str
+    description: str
+
+
+ARTEFACTS: dict[str, Artefact] = {
+    a.alias: a
+    for a in (
+        Artefact(
+            "vctk",
+            "checkpoints/model_trained_on_vctk.tar",
+            "a0f0e04421d9fc1efe734d44191f5dc4b973ce59d6546af8d64ad9167e2a9944",
+            "GTCRN checkpoint trained on VoiceBank+DEMAND",
+        ),
+        Artefact(
+            "dns3",
+            "checkpoints/model_trained_on_dns3.tar",
+            "a630d992cf792daf4ce2bb5bcf9c4d389f740a8f09c6e0971184697fe6371b79",
+            "GTCRN checkpoint trained on DNS3 (epoch 87)",
+        ),
+        Artefact(
+            "dns3-stream",
+            "stream/onnx_models/model_trained_on_dns3.tar",
+            "250fa2820ea9947704a62dda8e642ba773a067719c5e4294ad95aeab23f06442",
+            "GTCRN DNS3 checkpoint (epoch 96) behind the published ONNX and reference wavs",
+        ),
+        Artefact(
+            "published-onnx",
+            "stream/onnx_models/gtcrn_simple.onnx",
+            "b4718df6228e7bdf1a8a435cf98f838636eb2fd331acabf86ba87c5192ebcb87",
+            "published streaming ONNX export (simplified, opset 11)",
+        ),
+        Artefact(
+            "published-onnx-raw",
+            "stream/onnx_models/gtcrn.onnx",
+            "f648b02f2d7ff96ebcb0eec2219688a08ed12fe7e3d50f248605a90eba8cad17",
+            "published streaming ONNX export (before simplification)",
+        ),
+        Artefact(
+            "test-mix",
+            "test_wavs/mix.wav",
+            "8d47e1d03eeb457c2549be79c8ec33a349ccd79f21c3add05f946f8f760c5a99",
+            "published noisy test file (VoiceBank+DEMAND p232_023)",
+        ),
+        Artefact(
+            "test-enh",
+            "test_wavs/enh.wav",
+            "fcc240b64e728243b35e018eebf3f4e2ae889f0013d588f4c27448b6f0bef4dc",
+            "published offline enhancement of test-mix (dns3-stream weights)",
+        ),
+    )
+}
+
+
+def home() -> Path:
+    """``$GTCRN_BENCH_HOME``, else the user's cache directory for gtcrn-bench."""
+    env = os.environ.get("GTCRN_BENCH_HOME")
+    return Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("gtcrn-bench"))
+
+
+def models_dir() -> Path:
+    """Where the GTCRN artefacts live, in the published repository's layout."""
+    return home() / "models" / "gtcrn"
+
+
+def store_path(alias: str) -> Path:
+    """Where an alias's file is (or would be) in the store."""
+    return models_dir() / ARTEFACTS[alias].repo_path
+
+
+def is_available(alias: str) -> bool:
+    """True when the alias's file is in the store (its hash is checked on use)."""
+    return store_path(alias).is_file()
+
+
+def resolve(name_or_path: str | Path) -> Path:
+    """An alias (checked against its pinned sha256) or an existing path -> a file path."""
+    name = str(name_or_path)
+    if name in ARTEFACTS:
+        path = store_path(name)
+        if not path.is_file():
+            raise CheckpointError(
+                f"'{name}' is not in the model store ({path}); run `gtcrn-bench fetch models` "
+                "(or `gtcrn-bench fetch models --from DIR` with a clone of the GTCRN repository)"
+            )
+        verify_sha256(path, ARTEFACTS[name].sha256)
+        return path
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path
+    raise CheckpointError(f"'{name}' is neither a file nor a known alias ({', '.join(ARTEFACTS)})")
+
+
+def fetch(aliases: list[str] | None = None, *, source: Path | None = None, base_url: str | None = None) -> list[Path]:
+    """Put artefacts in the store: copied from a local clone ``source`` or downloaded.
+
+    Files already present with the right hash are kept; every new file is
+    verified against its pinned sha256 before it takes its place.
+    """
+    fetched = []
+    for alias in aliases or list(ARTEFACTS):
+        art = ARTEFACTS[alias]
+        dest = store_path(alias)
+        if dest.is_file():
+            try:
+                verify_sha256(dest, art.sha256)
+                fetched.append(dest)
+                continue
+            except ChecksumError:
+                dest.unlink()
+        if source is not None:
+            copy_verified(Path(source) / art.repo_path, dest, art.sha256)
+        else:
+            url = f"{(base_url or DEFAULT_BASE_URL).rstrip('/')}/{art.repo_path}"
+            download(url, dest, art.sha256, description=alias)
+        fetched.append(dest)
+    return fetched

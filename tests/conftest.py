@@ -1,0 +1,52 @@
+"""Shared fixtures: the published artefacts from ../shared, fetched through the project's own store code."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("GTCRN_BENCH_SHARED", ROOT.parent / "shared")).resolve()
+GTCRN_REPO = SHARED / "models" / "gtcrn"
+MINI = SHARED / "data" / "vctk-demand-mini"
+DATA_48K = SHARED / "data" / "vctk-demand-48k"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not GTCRN_REPO.is_dir():
+        raise pytest.UsageError(f"the shared material is expected at {SHARED} (set GTCRN_BENCH_SHARED)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def model_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model store filled by `fetch --from ../shared/models/gtcrn`, used by every test."""
+    from gtcrn_bench import store
+
+    home = tmp_path_factory.mktemp("gtcrn-bench-home")
+    os.environ["GTCRN_BENCH_HOME"] = str(home)
+    store.fetch(source=GTCRN_REPO)
+    return home
+
+
+def read(path: Path) -> np.ndarray:
+    """A 16 kHz mono file as float32."""
+    wave, sr = sf.read(str(path), dtype="float32")
+    assert sr == 16000
+    return wave
+
+
+@pytest.fixture(scope="session")
+def mix_wav() -> np.ndarray:
+    """The published noisy test file (VoiceBank+DEMAND p232_023)."""
+    return read(GTCRN_REPO / "test_wavs" / "mix.wav")
+
+
+@pytest.fixture(scope="session")
+def mini_pairs() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Three real (name, clean, noisy) pairs of the VoiceBank+DEMAND subset."""
+    names = sorted(p.name for p in (MINI / "noisy").glob("*.wav"))[:3]
+    return [(n, read(MINI / "clean" / n), read(MINI / "noisy" / n)) for n in names]
