@@ -80,9 +80,10 @@ def download(url: str, dest: Path, sha256: str | None = None, *, description: st
         raise GtcrnBenchError(f"cannot download {url}: {exc}") from exc
     if response is not None:
         with response:
-            resumed = done and getattr(response, "status", 200) == 206
+            resumed = bool(done) and getattr(response, "status", None) == 206  # else the server restarts at 0
+            length = response.headers.get("Content-Length")
+            total = int(length) + (done if resumed else 0) if length else None
             mode = "ab" if resumed else "wb"
-            total = response.length + (done if resumed else 0) if response.length else None
             with _progress() as bar, open(part, mode) as out:
                 task = bar.add_task(description or dest.name, total=total, completed=done if resumed else 0)
                 for block in iter(lambda: response.read(CHUNK), b""):

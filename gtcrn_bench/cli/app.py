@@ -32,7 +32,7 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except GtcrnBenchError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from exc
 
     return wrapper  # type: ignore[return-value]

@@ -57,7 +57,7 @@ def enhance(
                 raise GtcrnBenchError(f"{path}: {runner} produced NaN or Inf")
             write_audio(out_dir / path.name, enhanced, SAMPLE_RATE, SUBTYPES[subtype.upper()])
         except GtcrnBenchError as exc:
-            err_console.print(f"[red]skipped[/red] {exc}", highlight=False)
+            err_console.print(f"[red]skipped[/red] {exc}", highlight=False, soft_wrap=True)
             failed.append(path)
     console.print(f"{len(inputs) - len(failed)} of {len(inputs)} files enhanced into {out_dir}")
     if failed:

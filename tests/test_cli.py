@@ -1,0 +1,98 @@
+"""`gtcrn-bench enhance` and `list` on real audio, including the bad inputs the issue names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+from typer.testing import CliRunner
+
+from conftest import DATA_48K, GTCRN_REPO, MINI, read
+from gtcrn_bench.cli import app
+from gtcrn_bench.runners import registry
+
+cli = CliRunner()
+MIX = GTCRN_REPO / "test_wavs" / "mix.wav"
+
+
+def test_list_shows_runners_and_parameters() -> None:
+    result = cli.invoke(app, ["list"])
+    assert result.exit_code == 0
+    assert "gtcrn-offline" in result.output and "gtcrn-stream" in result.output
+    assert "checkpoint" in result.output
+
+
+def test_enhance_writes_pcm16_by_default_and_float_on_request(tmp_path: Path) -> None:
+    result = cli.invoke(app, ["enhance", str(MIX), "--out-dir", str(tmp_path / "a"), "--checkpoint", "dns3-stream"])
+    assert result.exit_code == 0, result.output
+    info = sf.info(str(tmp_path / "a" / "mix.wav"))
+    assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+    reference = read(GTCRN_REPO / "test_wavs" / "enh.wav")
+    out = read(tmp_path / "a" / "mix.wav")
+    assert np.abs(out[: reference.size] - reference).max() <= 2 / 32768 + 1e-7
+    args = ["enhance", str(MIX), "-o", str(tmp_path / "b"), "--subtype", "FLOAT", "-r", "gtcrn-stream"]
+    result = cli.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert sf.info(str(tmp_path / "b" / "mix.wav")).subtype == "FLOAT"
+
+
+def test_other_rates_are_resampled_and_reported(tmp_path: Path) -> None:
+    noisy_48k = DATA_48K / "noisy" / "p232_050.wav"
+    result = cli.invoke(app, ["enhance", str(noisy_48k), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "48000 Hz -> 16000 Hz" in result.output
+    info = sf.info(str(tmp_path / "p232_050.wav"))
+    assert info.samplerate == 16000
+    assert abs(info.frames - sf.info(str(noisy_48k)).frames / 3) <= 1
+
+
+def test_stereo_is_refused_unless_downmixed(tmp_path: Path) -> None:
+    mono = read(MINI / "noisy" / "p232_001.wav")
+    stereo = tmp_path / "stereo.wav"
+    sf.write(str(stereo), np.stack([mono, mono], axis=1), 16000)
+    result = cli.invoke(app, ["enhance", str(stereo), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "2 channels" in result.output and "--downmix" in result.output
+    result = cli.invoke(app, ["enhance", str(stereo), "-o", str(tmp_path / "out"), "--downmix"])
+    assert result.exit_code == 0, result.output
+
+
+def test_unreadable_and_empty_files_are_skipped_by_name(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.wav"
+    garbage.write_bytes(b"not audio at all")
+    empty = tmp_path / "empty.wav"
+    sf.write(str(empty), np.zeros(0, np.float32), 16000)
+    good = MINI / "noisy" / "p232_001.wav"
+    result = cli.invoke(app, ["enhance", str(garbage), str(good), str(empty), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "garbage.wav" in result.output and "empty.wav" in result.output
+    assert "1 of 3 files enhanced" in result.output
+    assert (tmp_path / "out" / "p232_001.wav").exists()
+
+
+def test_bad_checkpoints_give_one_line_errors(tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt.tar"
+    corrupt.write_bytes(b"\x00" * 100)
+    wrong = tmp_path / "wrong.tar"
+    torch.save({"model": {"layer.weight": torch.zeros(3, 3)}}, wrong)
+    cases = {
+        str(tmp_path / "missing.tar"): "neither a file nor a known alias",
+        str(corrupt): "not a readable PyTorch checkpoint",
+        str(wrong): "not a GTCRN checkpoint",
+    }
+    for checkpoint, message in cases.items():
+        result = cli.invoke(app, ["enhance", str(MIX), "-o", str(tmp_path), "--checkpoint", checkpoint])
+        assert result.exit_code == 2
+        assert message in result.output and checkpoint in result.output
+        assert "Traceback" not in result.output
+
+
+def test_runner_parameters_from_strings_are_typed_and_checked() -> None:
+    runner = registry.create("gtcrn-offline", checkpoint="vctk", threads="1")
+    assert runner.params() == {"checkpoint": "vctk", "threads": 1}
+    result = cli.invoke(app, ["enhance", str(MIX), "-o", "/tmp", "-p", "bogus=1"])
+    assert result.exit_code == 2 and "no parameter bogus" in result.output
+    result = cli.invoke(app, ["enhance", str(MIX), "-o", "/tmp", "-r", "nope"])
+    assert result.exit_code == 2 and "unknown runner 'nope'" in result.output

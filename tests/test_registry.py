@@ -1,0 +1,44 @@
+"""Third-party runners register through the gtcrn_bench.runners entry-point group."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint
+
+import numpy as np
+import pytest
+
+from gtcrn_bench.runners import registry
+from gtcrn_bench.runners.base import Runner
+
+
+class HalfGain(Runner):
+    """A plugin runner defined outside the package."""
+
+    name = "half-gain-plugin"
+    description = "multiplies by a gain"
+
+    def __init__(self, gain: float = 0.5) -> None:
+        self.gain = gain
+
+    def process(self, wave: np.ndarray) -> np.ndarray:
+        return self.check_input(wave) * self.gain
+
+
+def test_entry_point_plugin_is_listed_and_created(monkeypatch: pytest.MonkeyPatch) -> None:
+    ep = EntryPoint(name="half", value=f"{__name__}:HalfGain", group=registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [ep] if group == registry.ENTRY_POINT_GROUP else [])
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry, "_RUNNERS", dict(registry._RUNNERS))
+    assert "half-gain-plugin" in registry.available()
+    runner = registry.create("half-gain-plugin", gain="0.25")
+    assert runner.params() == {"gain": 0.25}
+    np.testing.assert_allclose(runner.process(np.ones(4, np.float32)), 0.25)
+
+
+def test_broken_plugin_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
+    ep = EntryPoint(name="broken", value="no_such_module:Thing", group=registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [ep])
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry, "_UNAVAILABLE", {})
+    assert "gtcrn-offline" in registry.available()
+    assert "broken" in registry.unavailable()
