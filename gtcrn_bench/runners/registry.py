@@ -19,7 +19,7 @@ from gtcrn_bench.errors import ConfigError
 from gtcrn_bench.runners.base import Runner
 
 ENTRY_POINT_GROUP = "gtcrn_bench.runners"
-BUILTIN_MODULES = ("gtcrn_bench.runners.gtcrn",)
+BUILTIN_MODULES = ("gtcrn_bench.runners.basic", "gtcrn_bench.runners.gtcrn")
 
 _RUNNERS: dict[str, type[Runner]] = {}
 _UNAVAILABLE: dict[str, str] = {}

@@ -1,0 +1,1 @@
+"""The evaluation suite: config -> dataset -> runners -> metrics -> tables -> report."""
