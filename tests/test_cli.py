@@ -96,3 +96,15 @@ def test_runner_parameters_from_strings_are_typed_and_checked() -> None:
     assert result.exit_code == 2 and "no parameter bogus" in result.output
     result = cli.invoke(app, ["enhance", str(MIX), "-o", "/tmp", "-r", "nope"])
     assert result.exit_code == 2 and "unknown runner 'nope'" in result.output
+
+
+def test_enhance_removes_a_runners_declared_delay(tmp_path: Path) -> None:
+    """speex lags its input by 160 samples; the written file must line up with the input again."""
+    noisy_path = MINI / "noisy" / "p232_001.wav"
+    result = cli.invoke(app, ["enhance", str(noisy_path), "-o", str(tmp_path), "-r", "speex", "--subtype", "FLOAT"])
+    assert result.exit_code == 0, result.output
+    noisy, out = read(noisy_path), read(tmp_path / "p232_001.wav")
+    assert out.size == noisy.size
+    lags = np.arange(-400, 401)
+    corr = [np.dot(out[400:-400], noisy[400 - lag : noisy.size - 400 - lag]) for lag in lags]
+    assert abs(int(lags[int(np.argmax(corr))])) <= 1  # ±1: integer peak of a resampled/filtered signal

@@ -14,6 +14,14 @@ from gtcrn_bench.cli.app import app, console, err_console, user_errors
 from gtcrn_bench.errors import GtcrnBenchError
 from gtcrn_bench.runners import registry
 
+
+def align_to_input(enhanced: np.ndarray, delay: int) -> np.ndarray:
+    """Remove a runner's declared output lag so the written file lines up with its input (zeros at the end)."""
+    if delay == 0:
+        return enhanced
+    return np.concatenate([enhanced[delay:], np.zeros(delay, dtype=enhanced.dtype)])
+
+
 SUBTYPES = {"PCM_16": "PCM_16", "PCM16": "PCM_16", "FLOAT": "FLOAT", "PCM_24": "PCM_24"}
 
 
@@ -38,7 +46,8 @@ def enhance(
 ) -> None:
     """Enhance audio files with a runner; output is written at 16 kHz.
 
-    Other sample rates are resampled to 16 kHz (soxr VHQ) and said so on stderr.
+    Output is aligned with the input: a runner's declared delay (e.g. rnnoise's
+    20 ms) is removed. Other sample rates are resampled to 16 kHz (soxr VHQ) and said so on stderr.
     A file that cannot be read or processed is reported and skipped; the exit
     status is then non-zero.
     """
@@ -52,7 +61,7 @@ def enhance(
     for path in track(inputs, description=f"{runner}", console=err_console, disable=len(inputs) < 2):
         try:
             wave, _ = read_audio(path, downmix=downmix)
-            enhanced = model.process(wave)
+            enhanced = align_to_input(model.process(wave), model.delay)
             if not np.all(np.isfinite(enhanced)):
                 raise GtcrnBenchError(f"{path}: {runner} produced NaN or Inf")
             write_audio(out_dir / path.name, enhanced, SAMPLE_RATE, SUBTYPES[subtype.upper()])

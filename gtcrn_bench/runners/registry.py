@@ -19,7 +19,15 @@ from gtcrn_bench.errors import ConfigError
 from gtcrn_bench.runners.base import Runner
 
 ENTRY_POINT_GROUP = "gtcrn_bench.runners"
-BUILTIN_MODULES = ("gtcrn_bench.runners.basic", "gtcrn_bench.runners.gtcrn")
+BUILTIN_MODULES = (
+    "gtcrn_bench.runners.basic",
+    "gtcrn_bench.runners.gtcrn",
+    "gtcrn_bench.runners.onnx",
+    *(
+        f"gtcrn_bench.runners.baselines.{name}"
+        for name in ("rnnoise", "deepfilternet", "dtln", "speex", "spectral_gate", "sherpa")
+    ),
+)
 
 _RUNNERS: dict[str, type[Runner]] = {}
 _UNAVAILABLE: dict[str, str] = {}

