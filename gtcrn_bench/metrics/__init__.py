@@ -1,0 +1,43 @@
+"""Quality metrics: a registry of named metrics and one call that scores an utterance with any of them.
+
+>>> from gtcrn_bench import metrics
+>>> result = metrics.compute(["pesq_wb", "stoi", "dnsmos_ovrl"], estimate, reference)
+>>> result.values, result.errors, metrics.provenance(["pesq_wb"])
+
+See :mod:`gtcrn_bench.metrics.compute` for what counts as bad input.
+"""
+
+from gtcrn_bench.metrics.compute import LENGTH_TOLERANCE_S, MetricResults, compute
+from gtcrn_bench.metrics.files import score_files
+from gtcrn_bench.metrics.registry import (
+    Metric,
+    MetricError,
+    Pair,
+    available,
+    get,
+    load_builtins,
+    names,
+    provenance,
+    register,
+    require,
+    unavailable,
+)
+
+__all__ = [
+    "LENGTH_TOLERANCE_S",
+    "Metric",
+    "MetricError",
+    "MetricResults",
+    "Pair",
+    "available",
+    "compute",
+    "get",
+    "names",
+    "provenance",
+    "register",
+    "require",
+    "score_files",
+    "unavailable",
+]
+
+load_builtins()  # here, so registration order does not depend on which metric module is imported first

@@ -1,0 +1,179 @@
+"""The metric registry: what each metric is, which package computes it, and whether it can run here.
+
+Every metric is a :class:`Metric` registered by its family module (``pesq_metric``,
+``stoi``, ``si_sdr``, ``dnsmos``, ``composite``). Metrics that come out of one
+computation (the four DNSMOS outputs, the composite measures) share a ``group``
+and one ``compute`` function, which :func:`gtcrn_bench.metrics.compute` calls
+once per utterance for the whole group. Family modules import their packages
+lazily, so the registry loads without the ``metrics`` extra; a metric whose
+package is missing is listed by :func:`unavailable` with the reason.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numpy as np
+
+from gtcrn_bench.errors import ConfigError
+
+BUILTIN_MODULES = (
+    "gtcrn_bench.metrics.pesq_metric",
+    "gtcrn_bench.metrics.stoi",
+    "gtcrn_bench.metrics.si_sdr",
+    "gtcrn_bench.metrics.dnsmos",
+    "gtcrn_bench.metrics.composite",
+)
+OWN_DISTRIBUTION = "gtcrn-bench"
+
+
+class MetricError(Exception):
+    """An expected reason why a metric has no value for one utterance (silent reference, too short, ...)."""
+
+
+@dataclass
+class Pair:
+    """The signals one group is computed on, with a per-utterance memo for results groups share.
+
+    ``reference`` is None for no-reference metrics; when present it has the
+    estimate's length. ``cached`` lets one group reuse what another computed on
+    the same signals (the composite measures reuse the PESQ score).
+    """
+
+    estimate: np.ndarray
+    reference: np.ndarray | None
+    sample_rate: int
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def cached(self, key: str, make: Callable[[], Any]) -> Any:
+        if key not in self.memo:
+            self.memo[key] = make()
+        return self.memo[key]
+
+    def need_reference(self) -> np.ndarray:
+        """The reference (the registry only hands reference metrics a pair that has one)."""
+        assert self.reference is not None, "a reference metric was given no reference"
+        return self.reference
+
+
+GroupFunction = Callable[[Pair], Mapping[str, float]]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One registered metric.
+
+    ``compute`` returns the values of every metric of ``group`` (metrics of one
+    group share the function); it raises :class:`MetricError` with a readable
+    reason when the utterance cannot be scored. ``package`` is the distribution
+    whose code produces the value, ``uses`` other distributions it depends on
+    (both named with their versions in :func:`provenance`), ``modules`` the
+    import names that must be present, ``sample_rates`` the rates it accepts
+    (None: any).
+    """
+
+    name: str
+    higher_is_better: bool
+    needs_reference: bool
+    package: str
+    implementation: str
+    compute: GroupFunction
+    group: str
+    unit: str = ""
+    sample_rates: tuple[int, ...] | None = None
+    modules: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
+
+    def missing_module(self) -> str | None:
+        """The first import name this metric needs that is not installed, or None."""
+        return next((m for m in self.modules if importlib.util.find_spec(m) is None), None)
+
+
+_METRICS: dict[str, Metric] = {}
+_loaded = False
+
+
+def register(metric: Metric) -> Metric:
+    """Make ``metric`` available by name; a group's metrics must share one compute function."""
+    existing = _METRICS.get(metric.name)
+    if existing is not None and existing != metric:
+        raise ValueError(f"metric name '{metric.name}' is already registered")
+    for other in _METRICS.values():
+        if other.group == metric.group and other.compute is not metric.compute:
+            raise ValueError(f"metric '{metric.name}' joins group '{metric.group}' with another compute function")
+    _METRICS[metric.name] = metric
+    return metric
+
+
+def load_builtins() -> None:
+    """Import the built-in metric modules once (they register on import), in the canonical order."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+
+
+def get(name: str) -> Metric:
+    """The metric called ``name``; ConfigError naming the known ones otherwise."""
+    load_builtins()
+    if name not in _METRICS:
+        raise ConfigError(f"unknown metric '{name}'; known: {', '.join(_METRICS)}")
+    return _METRICS[name]
+
+
+def names(include_unavailable: bool = False) -> list[str]:
+    """Registered metric names in registration order; by default only those whose packages are installed."""
+    load_builtins()
+    return [n for n, m in _METRICS.items() if include_unavailable or m.missing_module() is None]
+
+
+def available() -> dict[str, Metric]:
+    """Every metric that can run in this environment, by name."""
+    return {n: get(n) for n in names()}
+
+
+def unavailable() -> dict[str, str]:
+    """Registered metrics that cannot run here, with the reason (a missing package)."""
+    load_builtins()
+    reasons = {}
+    for name, metric in _METRICS.items():
+        module = metric.missing_module()
+        if module is not None:
+            reasons[name] = f"needs the Python module '{module}' (pip install 'gtcrn-bench[metrics]')"
+    return reasons
+
+
+def require(requested: list[str]) -> None:
+    """ConfigError if any requested metric is unknown or cannot run here (for checking a suite up front)."""
+    missing = unavailable()
+    problems = [f"{n}: {missing[n]}" for n in requested if n in missing]
+    unknown = [n for n in requested if n not in names(include_unavailable=True)]
+    if unknown:
+        problems.insert(0, f"unknown {', '.join(unknown)} (known: {', '.join(names(include_unavailable=True))})")
+    if problems:
+        raise ConfigError("metrics: " + "; ".join(problems))
+
+
+def _version(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def provenance(requested: list[str]) -> dict[str, str]:
+    """For each metric: ``"package==version (implementation; uses ...)"``, as stored with every run."""
+    out = {}
+    for name in requested:
+        metric = get(name)
+        text = metric.implementation
+        if metric.uses:
+            text += "; with " + ", ".join(f"{d}=={_version(d)}" for d in metric.uses)
+        out[name] = f"{metric.package}=={_version(metric.package)} ({text})"
+    return out
