@@ -1,0 +1,74 @@
+"""GTCRN as a streaming ONNX graph in onnxruntime, frame by frame, the way it is deployed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gtcrn_bench.download import sha256_file
+from gtcrn_bench.onnx.compare import spectrum
+from gtcrn_bench.onnx.interface import OUTPUT_NAMES
+from gtcrn_bench.onnx.session import FrameSession, NonFiniteOutputError
+from gtcrn_bench.runners.registry import register
+from gtcrn_bench.runners.spectral import SpectralFrameRunner
+from gtcrn_bench.stft import HOP, SAMPLE_RATE
+from gtcrn_bench.store import resolve
+
+
+@register
+class GTCRNOnnx(SpectralFrameRunner):
+    """Any ONNX graph with the published streaming interface (the project's export, the published one, a path)."""
+
+    name = "gtcrn-onnx"
+    description = "GTCRN streaming ONNX graph in onnxruntime, frame by frame (published or exported)"
+
+    def __init__(
+        self, model: str = "published-onnx", intra_threads: int = 1, inter_threads: int = 1, optimization: str = "all"
+    ) -> None:
+        super().__init__()
+        path = resolve(model)
+        self.model_sha256 = sha256_file(path)
+        self.session = FrameSession(
+            path, intra_threads=intra_threads, inter_threads=inter_threads, optimization=optimization
+        )
+
+    def artefacts(self) -> dict[str, str]:
+        return {"onnx": self.model_sha256}
+
+    def reset_state(self) -> None:
+        self.session.reset()
+
+    def step(self, spec: np.ndarray) -> np.ndarray:
+        return self.session.step(spec)
+
+    def process(self, wave: np.ndarray) -> np.ndarray:
+        """Enhance frame by frame; NaN or Inf in the output raises :class:`NonFiniteOutputError` naming the frame.
+
+        The loop itself is not slowed by checks: the finished output is checked
+        once, and only if it is not finite are the frames replayed to find where
+        the first non-finite value appeared (the graph is deterministic).
+        """
+        out = super().process(wave)
+        if not np.all(np.isfinite(out)):
+            self._raise_first_non_finite(wave)
+        return out
+
+    def _raise_first_non_finite(self, wave: np.ndarray) -> None:
+        self.session.reset()
+        frames = spectrum(self.check_input(wave)).numpy()
+        for t in range(frames.shape[2]):
+            enh = self.session.step(np.ascontiguousarray(frames[:, :, t : t + 1]))
+            outputs = {"enh": enh, **{f"{k}_out": v for k, v in self.session.caches().items()}}
+            bad = [name for name in OUTPUT_NAMES if not np.all(np.isfinite(outputs[name]))]
+            if bad:
+                raise NonFiniteOutputError(
+                    f"{self.name} ({self.session.path.name}): NaN or Inf first appeared in frame {t} "
+                    f"(t = {t * HOP / SAMPLE_RATE:.3f} s) in {', '.join(bad)}",
+                    frame=t,
+                    tensor=bad[0],
+                )
+        raise NonFiniteOutputError(
+            f"{self.name} ({self.session.path.name}): the output waveform is not finite, "
+            "though no frame of the graph's outputs was",
+            frame=-1,
+            tensor="waveform",
+        )
