@@ -1,0 +1,45 @@
+"""``gtcrn-bench run``: the evaluation suite."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gtcrn_bench.cli.app import app, console, err_console, user_errors
+from gtcrn_bench.suite.engine import RunOptions, run_suite
+
+
+@app.command()
+@user_errors
+def run(
+    suite: Annotated[Path, typer.Argument(help="Suite file, e.g. suites/vctk.yaml.")],
+    data: Annotated[Path | None, typer.Option(help="Dataset root, overriding the suite's dataset.root.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory (default: results/<suite>-<timestamp>/).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")] = (
+        os.cpu_count() or 1
+    ),
+    limit: Annotated[int | None, typer.Option(help="Only the first N utterances (quick looks).")] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Finish an interrupted run: keep its rows, compute the missing ones.")
+    ] = False,
+    strict: Annotated[bool, typer.Option(help="Exit with status 1 when any row has an error.")] = False,
+) -> None:
+    """Run a suite: every runner on every utterance, every metric; tables and a report.
+
+    Writes per_utterance.csv (each row the moment it is computed), summary.csv,
+    report.md and metadata.json. Enhanced audio is cached by content, so rerunning
+    with other metrics does not enhance again. Ctrl-C keeps what was computed;
+    --resume finishes it.
+    """
+    outcome = run_suite(RunOptions(suite, data, out, jobs, limit, resume), console=err_console)
+    console.print(
+        f"{outcome.rows} rows ({outcome.computed} computed now, {outcome.errors} with errors) "
+        f"in {outcome.wall_s:.1f} s -> {outcome.out_dir}"
+    )
+    if outcome.interrupted:
+        raise typer.Exit(130)
+    if strict and outcome.errors:
+        raise typer.Exit(1)

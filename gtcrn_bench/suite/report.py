@@ -1,0 +1,190 @@
+"""summary.csv, report.md and a self-contained report.html from the files of a results folder.
+
+Everything is derived from per_utterance.csv (plus complexity.json, latency.json
+and latency_frames.npz when present), so ``gtcrn-bench report DIR`` can rebuild
+a report at any time.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from gtcrn_bench.suite import plots
+from gtcrn_bench.suite.config import Suite
+from gtcrn_bench.suite.summary import summarize
+from gtcrn_bench.suite.tables import (
+    best_rows,
+    column_title,
+    comparison_table,
+    format_value,
+    present_columns,
+)
+
+NOTE = (
+    "Measured values are means over utterances, ± the half-width of the 95% confidence interval. "
+    "Rows marked *published* are the papers' figures (`baselines/published.yaml`) on their own test sets: "
+    "shown for reference, not measured here. Best measured value per column (noisy excluded) in bold."
+)
+
+
+def _cell(table: pd.DataFrame, idx: int, column: str) -> str:
+    text = format_value(column, table.at[idx, column])
+    ci = table.at[idx, f"{column}_ci"] if f"{column}_ci" in table else float("nan")
+    if text and not np.isnan(ci):
+        text += f" ± {format_value(column, ci)}"
+    return text
+
+
+def _system_label(table: pd.DataFrame, idx: int) -> str:
+    name = table.at[idx, "system"]
+    return f"*published:* {name}" if table.at[idx, "kind"] == "published" else name
+
+
+def markdown_comparison(table: pd.DataFrame, columns: list[str]) -> str:
+    """The comparison table in markdown, best values bold."""
+    best = {c: best_rows(table, c) for c in columns}
+    lines = ["| system | " + " | ".join(column_title(c) for c in columns) + " |", "|---" * (len(columns) + 1) + "|"]
+    for idx in table.index:
+        cells = [f"**{_cell(table, idx, c)}**" if idx in best[c] else _cell(table, idx, c) for c in columns]
+        lines.append(f"| {_system_label(table, idx)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _errors(per_utt: pd.DataFrame) -> pd.DataFrame:
+    return per_utt[per_utt["error"].fillna("") != ""]
+
+
+def render_markdown(
+    suite: Suite, per_utt: pd.DataFrame, table: pd.DataFrame, columns: list[str], figures: list[Path]
+) -> str:
+    """report.md."""
+    parts = [
+        f"# {suite.name}",
+        suite.description,
+        f"{per_utt['utterance'].nunique()} utterances, {per_utt['runner'].nunique()} runners. {NOTE}",
+        markdown_comparison(table, columns),
+    ]
+    parts += [f"![{f.stem}]({f.name})" for f in figures]
+    errors = _errors(per_utt)
+    if len(errors):
+        listed = [
+            f"| {r.runner} | {r.utterance} | {str(r.error).replace('|', '/')} |" for r in errors.head(50).itertuples()
+        ]
+        more = [f"\n… and {len(errors) - 50} more in per_utterance.csv"] if len(errors) > 50 else []
+        parts += [
+            f"## Skipped or partial rows ({len(errors)})",
+            "\n".join(["| runner | utterance | reason |", "|---|---|---|", *listed, *more]),
+        ]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
+
+
+def render_html(
+    suite: Suite, per_utt: pd.DataFrame, table: pd.DataFrame, columns: list[str], figures: list[Path]
+) -> str:
+    """report.html: the same table and the figures embedded as data URIs (one file, opens anywhere)."""
+    best = {c: best_rows(table, c) for c in columns}
+    head = "".join(f"<th>{html.escape(column_title(c))}</th>" for c in columns)
+    body = []
+    for idx in table.index:
+        kind = table.at[idx, "kind"]
+        cells = "".join(
+            f'<td class="{"best" if idx in best[c] else ""}">{html.escape(_cell(table, idx, c))}</td>' for c in columns
+        )
+        title = html.escape(str(table.at[idx, "source"] or ""))
+        name = html.escape(str(table.at[idx, "system"]))
+        label = f'<span class="tag">published</span> {name}' if kind == "published" else name
+        body.append(f'<tr class="{kind}" title="{title}"><th>{label}</th>{cells}</tr>')
+    errors = _errors(per_utt)
+    error_rows = "".join(
+        f"<tr><td>{html.escape(r.runner)}</td><td>{html.escape(r.utterance)}</td><td>{html.escape(str(r.error))}</td></tr>"
+        for r in errors.head(200).itertuples()
+    )
+    error_html = (
+        f"<h2>Skipped or partial rows ({len(errors)})</h2><table><tr><th>runner</th><th>utterance</th>"
+        f"<th>reason</th></tr>{error_rows}</table>"
+        if len(errors)
+        else ""
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(suite.name)} - gtcrn-bench</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }}
+tr th:first-child {{ text-align: left; }}
+tr.published {{ color: #666; font-style: italic; background: #f7f7f7; }}
+td.best {{ font-weight: bold; background: #dff0d8; }}
+.tag {{ font-size: 0.75em; background: #ddd; border-radius: 3px; padding: 0 0.3em; font-style: normal; }}
+figure img {{ max-width: 100%; }}
+</style></head><body>
+<h1>{html.escape(suite.name)}</h1>
+<p>{html.escape(suite.description)}</p>
+<p>{per_utt["utterance"].nunique()} utterances, {per_utt["runner"].nunique()} runners.
+{html.escape(NOTE.replace("*", "").replace("`", ""))}</p>
+<table><tr><th>system</th>{head}</tr>{"".join(body)}</table>
+{"".join(_img(f) for f in figures)}
+{error_html}
+</body></html>
+"""
+
+
+def latency_frames(out_dir: Path) -> dict[str, np.ndarray]:
+    """Per-frame model times in ms by runner, when the run timed them."""
+    path = out_dir / "latency_frames.npz"
+    if not path.exists():
+        return {}
+    with np.load(path) as data:
+        return {name: data[name] for name in data.files}
+
+
+def print_summary(console: Console, table: pd.DataFrame, per_utt: pd.DataFrame, columns: list[str]) -> None:
+    """Console table (one row per measure, one column per runner: fits a terminal), then rows with errors."""
+    measured = table.index[table["kind"] == "measured"]
+    view = Table(title="means over utterances")
+    view.add_column("measure")
+    for idx in measured:
+        view.add_column(str(table.at[idx, "system"]), justify="right")
+    for column in columns:
+        cells = [format_value(column, table.at[idx, column]) for idx in measured]
+        if any(cells):
+            view.add_row(column_title(column), *cells)
+    console.print(view)
+    errors = _errors(per_utt)
+    for r in errors.head(10).itertuples():
+        console.print(f"[yellow]skipped/partial[/yellow] {r.runner} {r.utterance}: {r.error}", highlight=False)
+    if len(errors) > 10:
+        console.print(f"… {len(errors) - 10} more rows with errors in per_utterance.csv")
+
+
+def write_tables(out_dir: Path, suite: Suite, metric_names: list[str], console: Console) -> pd.DataFrame:
+    """Write summary.csv, the figures, report.md and report.html; returns the comparison table."""
+    per_utt = pd.read_csv(out_dir / "per_utterance.csv", dtype={"error": str, "runner": str, "utterance": str})
+    summary = summarize(per_utt, metric_names)
+    summary.to_csv(out_dir / "summary.csv", index=False)
+    table = comparison_table(summary, metric_names, out_dir, suite.dataset.published)
+    columns = present_columns(table, metric_names)
+    figures = [
+        f
+        for f in (
+            plots.metric_bars(table, out_dir / "metrics.png"),
+            plots.quality_vs_compute(table, out_dir / "quality_vs_compute.png"),
+            plots.latency_histograms(latency_frames(out_dir), out_dir / "latency_hist.png"),
+        )
+        if f is not None
+    ]
+    (out_dir / "report.md").write_text(render_markdown(suite, per_utt, table, columns, figures))
+    (out_dir / "report.html").write_text(render_html(suite, per_utt, table, columns, figures))
+    print_summary(console, table, per_utt, columns)
+    return table

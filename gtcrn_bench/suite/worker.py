@@ -1,0 +1,122 @@
+"""Evaluating one (runner, utterance) pair in a worker process: enhance (or reuse), align, score.
+
+Each worker process builds its runners and metric sessions once and keeps them
+(:class:`WorkerState`); every failure of one pair becomes that row's ``error``
+so the run goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gtcrn_bench import metrics
+from gtcrn_bench.errors import GtcrnBenchError
+from gtcrn_bench.runners import registry
+from gtcrn_bench.runners.base import Runner
+from gtcrn_bench.suite.align import align
+from gtcrn_bench.suite.cache import AudioCache, cache_key
+from gtcrn_bench.suite.config import RunnerEntry
+
+
+@dataclass
+class WorkerSetup:
+    """What every worker needs (picklable): runner entries, dataset, metrics, cache, threads."""
+
+    runners: dict[str, RunnerEntry]
+    dataset: Any
+    metric_names: list[str]
+    cache_dir: Path
+    threads: int
+
+
+@dataclass
+class WorkerState:
+    """Per-process state: the setup and the runners built so far."""
+
+    setup: WorkerSetup
+    runners: dict[str, Runner] = field(default_factory=dict)
+
+    def runner(self, key: str) -> Runner:
+        if key not in self.runners:
+            entry = self.setup.runners[key]
+            self.runners[key] = registry.create(entry.name, **entry.params)
+        return self.runners[key]
+
+
+_STATE: WorkerState | None = None
+
+
+def limit_threads(threads: int) -> None:
+    """Pin torch (and child libraries through the environment) to ``threads`` threads per process."""
+    import torch
+
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    torch.set_num_threads(threads)
+
+
+def init_worker(setup: WorkerSetup) -> None:
+    """Process-pool initializer: set threads and keep the setup for :func:`evaluate`."""
+    global _STATE
+    limit_threads(setup.threads)
+    _STATE = WorkerState(setup)
+
+
+def first_bad_sample(wave: np.ndarray) -> int | None:
+    """Index of the first NaN/Inf sample, or None."""
+    bad = np.flatnonzero(~np.isfinite(wave))
+    return int(bad[0]) if bad.size else None
+
+
+def enhance(state: WorkerState, key: str, noisy: np.ndarray) -> tuple[np.ndarray, float | None]:
+    """The runner's output for ``noisy``, from the cache when this exact input and runner ran before.
+
+    Returns the audio and the processing time in seconds (None when cached).
+    """
+    runner = state.runner(key)
+    cache = AudioCache(state.setup.cache_dir)
+    ckey = cache_key(noisy, runner.describe())
+    cached = cache.get(ckey)
+    if cached is not None:
+        return cached, None
+    start = time.perf_counter()
+    out = runner.process(noisy)
+    elapsed = time.perf_counter() - start
+    bad = first_bad_sample(out)
+    if bad is not None:
+        raise GtcrnBenchError(f"{key} produced NaN/Inf (first at sample {bad}, {bad / 16000:.3f} s)")
+    if out.shape != noisy.shape:
+        raise GtcrnBenchError(f"{key} returned {out.size} samples for an input of {noisy.size}")
+    cache.put(ckey, out)
+    return out, elapsed
+
+
+def evaluate(key: str, utterance: Any) -> dict[str, Any]:
+    """One row of per_utterance.csv; never raises for a problem of this pair."""
+    assert _STATE is not None, "init_worker was not called"
+    state = _STATE
+    row: dict[str, Any] = {"runner": key, "utterance": utterance.name}
+    try:
+        clean, noisy = state.setup.dataset.load(utterance)
+        row["duration_s"] = round(noisy.size / 16000, 4)
+        estimate, row["process_s"] = enhance(state, key, noisy)
+    except GtcrnBenchError as exc:
+        row["error"] = str(exc)
+        return row
+    except Exception as exc:  # a runner's own bug must not end the run: record it on the row
+        row["error"] = f"{type(exc).__name__}: {exc}"
+        return row
+    reference = None
+    if clean is not None:
+        estimate, reference = align(estimate, clean, state.runner(key).delay)
+    result = metrics.compute(state.setup.metric_names, estimate, reference)
+    row.update(result.values)
+    if result.errors:
+        row["error"] = result.error_summary()
+    return row

@@ -1,0 +1,217 @@
+"""`gtcrn-bench run` end to end on real VoiceBank+DEMAND pairs: files, columns, resume, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import yaml
+from typer.testing import CliRunner
+
+from conftest import MINI
+from gtcrn_bench import metrics, store
+from gtcrn_bench.cli import app
+from gtcrn_bench.runners.base import Runner
+from gtcrn_bench.runners.registry import register
+from gtcrn_bench.suite import rows as rowfile
+
+cli = CliRunner()
+METRICS = metrics.names()
+
+
+def write_suite(path: Path, root: Path, runners: list[dict], **extra: object) -> Path:
+    suite = {
+        "name": "mini",
+        "description": "test suite",
+        "dataset": {"kind": "paired-dir", "root": str(root), "published": "vctk-demand"},
+        "runners": runners,
+        **extra,
+    }
+    path.write_text(yaml.safe_dump(suite))
+    return path
+
+
+GTCRN_RUNNERS = [
+    {"name": "noisy"},
+    {"name": "gtcrn-offline", "params": {"checkpoint": "vctk"}},
+    {"name": "gtcrn-stream", "params": {"checkpoint": "vctk"}},
+]
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three real pairs, three runners, every metric, two worker processes."""
+    tmp = tmp_path_factory.mktemp("run")
+    suite = write_suite(tmp / "mini.yaml", MINI, GTCRN_RUNNERS)
+    out = tmp / "out"
+    result = cli.invoke(app, ["run", str(suite), "--out", str(out), "--limit", "3", "-j", "2"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_run_writes_every_file_with_the_documented_columns(full_run: Path) -> None:
+    for name in ("per_utterance.csv", "summary.csv", "report.md", "report.html", "metadata.json"):
+        assert (full_run / name).is_file(), name
+    per_utt = pd.read_csv(full_run / "per_utterance.csv")
+    assert list(per_utt.columns) == ["runner", "utterance", *METRICS, "duration_s", "process_s", "error"]
+    assert len(per_utt) == 9 and not per_utt.duplicated(["runner", "utterance"]).any()
+    assert per_utt["error"].isna().all()
+    summary = pd.read_csv(full_run / "summary.csv")
+    assert list(summary.columns) == [
+        "runner", "metric", "n", "mean", "std", "ci95_low", "ci95_high", "improvement_over_noisy"
+    ]  # fmt: skip
+    assert len(summary) == 3 * len(METRICS)
+
+
+def test_results_are_real_and_consistent(full_run: Path) -> None:
+    per_utt = pd.read_csv(full_run / "per_utterance.csv").set_index(["runner", "utterance"])
+    offline, stream, noisy = (per_utt.xs(r) for r in ("gtcrn-offline", "gtcrn-stream", "noisy"))
+    # streaming equals offline to ~1e-7 on the waveform, so every metric agrees to a few 1e-4
+    assert np.allclose(offline[METRICS], stream[METRICS], atol=5e-4)
+    assert (offline["pesq_wb"] > noisy["pesq_wb"]).all()
+    assert (offline["si_sdr"] > noisy["si_sdr"]).all()
+    summary = pd.read_csv(full_run / "summary.csv").set_index(["runner", "metric"])
+    assert summary.loc[("gtcrn-offline", "pesq_wb"), "improvement_over_noisy"] > 0.3
+
+
+def test_report_shows_published_rows_labelled(full_run: Path) -> None:
+    report = (full_run / "report.md").read_text()
+    assert "| gtcrn-offline |" in report
+    assert "*published:* GTCRN | 2.870" in report
+    assert "not measured here" in report
+
+
+def test_metadata_makes_the_run_reproducible(full_run: Path) -> None:
+    meta = json.loads((full_run / "metadata.json").read_text())
+    env = meta["environment"]
+    assert env["packages"]["torch"].startswith("2.13.0")
+    assert env["git"]["commit"] and len(env["git"]["commit"]) == 40
+    assert env["cpu"]["model"] and env["threads"]["torch_intra_op"] >= 1
+    assert meta["runners"]["gtcrn-offline"]["artefacts"]["checkpoint"] == store.ARTEFACTS["vctk"].sha256
+    assert len(meta["dataset"]["manifest_sha256"]) == 64
+    assert "gtcrn-stream" in meta["suite_text"]
+    assert meta["metrics"]["pesq_wb"].startswith("pesq==")
+
+
+def test_resume_after_a_kill_loses_and_duplicates_nothing(full_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    lines = (full_run / "per_utterance.csv").read_text().splitlines(keepends=True)
+    # a run killed while writing its fifth row: four complete rows and half a line
+    (out / "per_utterance.csv").write_text("".join(lines[:5]) + lines[5][:30])
+    suite = write_suite(tmp_path / "mini.yaml", MINI, GTCRN_RUNNERS)
+    result = cli.invoke(app, ["run", str(suite), "--out", str(out), "--limit", "3", "-j", "1", "--resume"])
+    assert result.exit_code == 0, result.output
+    assert "4 rows kept, 5 to compute" in result.output
+    resumed = (out / "per_utterance.csv").read_text().splitlines(keepends=True)
+    assert resumed[:5] == lines[:5]  # kept rows untouched
+    frame = pd.read_csv(out / "per_utterance.csv")
+    assert len(frame) == 9 and not frame.duplicated(["runner", "utterance"]).any()
+    result = cli.invoke(app, ["run", str(suite), "--out", str(out), "--limit", "3"])
+    assert result.exit_code == 2 and "--resume" in result.output  # never overwrites a run by accident
+
+
+_INTERRUPT_AFTER = {"calls": 0, "limit": 10**9}
+
+
+@register
+class InterruptingRunner(Runner):
+    """Acts like Ctrl-C arriving during its third utterance (in-process runs only)."""
+
+    name = "test-interrupting"
+
+    def __init__(self) -> None:
+        pass
+
+    def process(self, wave: np.ndarray) -> np.ndarray:
+        _INTERRUPT_AFTER["calls"] += 1
+        if _INTERRUPT_AFTER["calls"] > _INTERRUPT_AFTER["limit"]:
+            raise KeyboardInterrupt
+        return wave * 0.5
+
+
+def test_interrupted_run_keeps_rows_and_says_how_to_resume(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path / "s.yaml", MINI, [{"name": "test-interrupting"}], metrics=["si_sdr", "stoi"])
+    out = tmp_path / "out"
+    _INTERRUPT_AFTER.update(calls=0, limit=2)
+    result = cli.invoke(app, ["run", str(suite), "--out", str(out), "--limit", "4", "-j", "1"])
+    assert result.exit_code == 130
+    assert "--resume" in result.output
+    assert len(pd.read_csv(out / "per_utterance.csv")) == 2
+    _INTERRUPT_AFTER.update(calls=0, limit=10**9)
+    result = cli.invoke(app, ["run", str(suite), "--out", str(out), "--limit", "4", "-j", "1", "--resume"])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(out / "per_utterance.csv")) == 4
+
+
+@register
+class NaNAfterOneSecond(Runner):
+    """A broken model: NaN from sample 16000 on."""
+
+    name = "test-nan"
+
+    def __init__(self) -> None:
+        pass
+
+    def process(self, wave: np.ndarray) -> np.ndarray:
+        out = wave.copy()
+        out[16000:] = np.nan
+        return out
+
+
+def test_bad_pairs_and_outputs_become_error_rows_and_the_run_goes_on(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    for side in ("clean", "noisy"):
+        (root / side).mkdir(parents=True)
+        shutil.copy(MINI / side / "p232_001.wav", root / side / "good.wav")
+    noisy, _ = sf.read(str(MINI / "noisy" / "p232_002.wav"), dtype="float32")
+    sf.write(str(root / "clean" / "silent.wav"), np.zeros_like(noisy), 16000)
+    sf.write(str(root / "noisy" / "silent.wav"), noisy, 16000)
+    (root / "clean" / "broken.wav").write_bytes(b"RIFF....WAVEfmt garbage")
+    shutil.copy(MINI / "noisy" / "p232_007.wav", root / "noisy" / "broken.wav")
+    suite = write_suite(
+        tmp_path / "s.yaml", root, [{"name": "noisy"}, {"name": "test-nan"}], metrics=["pesq_wb", "si_sdr"]
+    )
+    out = tmp_path / "out"
+    result = cli.invoke(app, ["run", str(suite), "--out", str(out), "-j", "1"])
+    assert result.exit_code == 0, result.output  # errors are recorded, not fatal
+    rows = pd.read_csv(out / "per_utterance.csv").set_index(["runner", "utterance"])
+    assert rows.loc[("noisy", "good.wav"), "pesq_wb"] > 1 and pd.isna(rows.loc[("noisy", "good.wav"), "error"])
+    assert pd.isna(rows.loc[("noisy", "silent.wav"), "pesq_wb"])
+    assert "silent" in rows.loc[("noisy", "silent.wav"), "error"]
+    assert "broken.wav" in rows.loc[("noisy", "broken.wav"), "error"]
+    assert "NaN" in rows.loc[("test-nan", "good.wav"), "error"]
+    assert "sample 16000" in rows.loc[("test-nan", "good.wav"), "error"]
+    assert "skipped/partial" in result.output  # and on the console summary
+    assert "Skipped or partial rows" in (out / "report.md").read_text()
+    result = cli.invoke(app, ["run", str(suite), "--out", str(out), "-j", "1", "--resume", "--strict"])
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"runners": [{"name": "gtcrn-ofline"}]}, "runners: unknown runner 'gtcrn-ofline'; available: "),
+        ({"runners": [{"name": "gtcrn-offline", "params": {"chekpoint": "vctk"}}]}, "has no parameter chekpoint"),
+        ({"runners": [{"name": "noisy", "parms": {}}]}, "runners[0].parms: unknown key"),
+        ({"metrics": ["pesq_wide"]}, "unknown pesq_wide"),
+        ({"threads": 0}, "threads: Input should be greater than 0"),
+    ],
+)
+def test_suite_errors_name_the_file_and_key(tmp_path: Path, change: dict, message: str) -> None:
+    suite = write_suite(tmp_path / "bad.yaml", MINI, [{"name": "noisy"}])
+    data = yaml.safe_load(suite.read_text()) | change
+    suite.write_text(yaml.safe_dump(data))
+    result = cli.invoke(app, ["run", str(suite), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert str(suite) in result.output and message in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_row_file_columns_are_stable() -> None:
+    assert rowfile.columns(["a"]) == ["runner", "utterance", "a", "duration_s", "process_s", "error"]
