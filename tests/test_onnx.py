@@ -274,3 +274,20 @@ def test_verify_fails_on_a_graph_made_slow(tmp_path: Path, exported: ExportResul
     assert "FAIL export:" in output and "the reference graph's per-frame time" in output
     assert "exceeds the allowed 1.25x" in output
     assert "verify failed: 1 of 7 checks failed" in output  # the numbers are untouched
+
+
+def test_runner_exports_a_checkpoint_once_and_matches_pytorch(mix_wav: np.ndarray) -> None:
+    """gtcrn-onnx with checkpoint= uses the project's cached export of those weights."""
+    from gtcrn_bench.runners import registry
+
+    first = registry.create("gtcrn-onnx", checkpoint="vctk")
+    graph = first.session.path
+    assert graph.is_file() and graph.with_suffix(".json").is_file()
+    mtime = graph.stat().st_mtime_ns
+    second = registry.create("gtcrn-onnx", checkpoint="vctk")
+    assert second.session.path == graph and graph.stat().st_mtime_ns == mtime  # built once, then reused
+    offline = registry.create("gtcrn-offline", checkpoint="vctk").process(mix_wav[:32000])
+    # 1e-5: the export equals the PyTorch model to ~1e-7 on the waveform (the verify default tolerance)
+    assert np.abs(second.process(mix_wav[:32000]) - offline).max() <= 1e-5
+    with pytest.raises(ConfigError, match="not both"):
+        registry.create("gtcrn-onnx", checkpoint="vctk", model="published-onnx")

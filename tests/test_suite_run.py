@@ -215,3 +215,11 @@ def test_suite_errors_name_the_file_and_key(tmp_path: Path, change: dict, messag
 
 def test_row_file_columns_are_stable() -> None:
     assert rowfile.columns(["a"]) == ["runner", "utterance", "a", "duration_s", "process_s", "error"]
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[1].glob("suites/*.yaml")))
+def test_shipped_suites_are_valid(path: Path) -> None:
+    from gtcrn_bench.suite.config import load_suite
+
+    suite = load_suite(path)
+    assert suite.runners[0].name == "noisy" and suite.dataset.published

@@ -209,3 +209,24 @@ def export_onnx(
     sidecar = out.with_suffix(".json")
     sidecar.write_text(json.dumps(info, indent=2) + "\n")
     return ExportResult(out, sidecar, info)
+
+
+def cached_export(checkpoint: str | Path) -> Path:
+    """The project's default export of ``checkpoint``, built once and kept in the store.
+
+    Keyed by the checkpoint's sha256 and the torch and harness versions (a new
+    exporter may give another graph). Built in a temporary folder and moved into
+    place, so concurrent workers or an interrupted export never see half a file.
+    """
+    from gtcrn_bench.store import home
+
+    key = f"{sha256_file(resolve(checkpoint))[:16]}-torch{torch.__version__}-gtcrn_bench{gtcrn_bench.__version__}"
+    dest = home() / "models" / "exported" / f"gtcrn-{key}.onnx"
+    if dest.is_file():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".export-") as tmp:
+        result = export_onnx(checkpoint, Path(tmp) / dest.name)
+        result.sidecar.replace(dest.with_suffix(".json"))
+        result.path.replace(dest)
+    return dest

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from gtcrn_bench.download import sha256_file
+from gtcrn_bench.errors import ConfigError
 from gtcrn_bench.onnx.compare import spectrum
+from gtcrn_bench.onnx.export import cached_export
 from gtcrn_bench.onnx.interface import OUTPUT_NAMES
 from gtcrn_bench.onnx.session import FrameSession, NonFiniteOutputError
 from gtcrn_bench.runners.registry import register
@@ -22,10 +24,19 @@ class GTCRNOnnx(SpectralFrameRunner):
     description = "GTCRN streaming ONNX graph in onnxruntime, frame by frame (published or exported)"
 
     def __init__(
-        self, model: str = "published-onnx", intra_threads: int = 1, inter_threads: int = 1, optimization: str = "all"
+        self,
+        model: str | None = None,
+        checkpoint: str | None = None,
+        intra_threads: int = 1,
+        inter_threads: int = 1,
+        optimization: str = "all",
     ) -> None:
+        """``model``: an ONNX alias or path (default ``published-onnx``); or ``checkpoint``: a checkpoint alias
+        or path whose project export is built once and cached in the store. Not both."""
         super().__init__()
-        path = resolve(model)
+        if model is not None and checkpoint is not None:
+            raise ConfigError(f"{self.name}: give either model (an ONNX graph) or checkpoint (to export), not both")
+        path = cached_export(checkpoint) if checkpoint is not None else resolve(model or "published-onnx")
         self.model_sha256 = sha256_file(path)
         self.session = FrameSession(
             path, intra_threads=intra_threads, inter_threads=inter_threads, optimization=optimization
