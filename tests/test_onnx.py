@@ -118,6 +118,7 @@ def test_onnx_runner_parameters(tmp_path: Path) -> None:
     runner = registry.create("gtcrn-onnx", model="published-onnx", intra_threads="2", optimization="extended")
     assert runner.params() == {
         "model": "published-onnx",
+        "checkpoint": None,
         "intra_threads": 2,
         "inter_threads": 1,
         "optimization": "extended",

@@ -23,6 +23,7 @@ from gtcrn_bench import metrics, provenance
 from gtcrn_bench.datasets import open_dataset
 from gtcrn_bench.errors import ConfigError, GtcrnBenchError
 from gtcrn_bench.runners import registry
+from gtcrn_bench.runners.base import Runner
 from gtcrn_bench.store import home
 from gtcrn_bench.suite import rows as rowfile
 from gtcrn_bench.suite.config import Suite, load_suite
@@ -68,15 +69,48 @@ def output_dir(suite: Suite, options: RunOptions) -> Path:
     return RESULTS_DIR / f"{suite.name}-{stamp}"
 
 
-def preflight_runners(suite: Suite) -> dict[str, dict[str, Any]]:
-    """Build every runner once before any work, so a missing checkpoint stops the run at once, clearly."""
-    identities = {}
+def runner_complexity_entry(name: str, runner: Runner) -> dict[str, Any] | None:
+    """What the report shows for a runner's size and compute: counted (``exact``) or published, or None.
+
+    Only the summary keys are kept (the full breakdown is ``gtcrn-bench complexity``).
+    """
+    from gtcrn_bench.complexity import runner_complexity
+    from gtcrn_bench.runners.baselines.published_complexity import published_complexity
+
+    counted = runner_complexity(runner)
+    if counted is not None:
+        keys = ("kind", "convention", "source", "params_total", "params_trainable", "macs_per_frame", "macs_per_second")
+        return {k: counted.get(k) for k in keys}
+    published = published_complexity(name)
+    if published is None or published.get("params_m") is None:
+        return None
+    gmacs = published.get("gmacs_per_s")
+    return {
+        "kind": "published",
+        "source": published["source"],
+        "params_total": published["params_m"] * 1e6,
+        "macs_per_second": gmacs * 1e9 if gmacs is not None else None,
+    }
+
+
+def preflight_runners(suite: Suite) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Build every runner once before any work, so a missing checkpoint stops the run at once, clearly.
+
+    Returns each runner's identity (name, parameters, model sha256) and, when the
+    suite asks for it, its complexity entry.
+    """
+    identities, complexity = {}, {}
     for entry in suite.runners:
         try:
-            identities[entry.key] = registry.create(entry.name, **entry.params).describe()
+            runner = registry.create(entry.name, **entry.params)
         except GtcrnBenchError as exc:
             raise ConfigError(f"runner '{entry.key}' cannot be built: {exc}") from exc
-    return identities
+        identities[entry.key] = runner.describe()
+        if suite.complexity:
+            found = runner_complexity_entry(entry.name, runner)
+            if found is not None:
+                complexity[entry.key] = found
+    return identities, complexity
 
 
 def write_metadata(out_dir: Path, suite_path: Path, suite: Suite, extra: dict[str, Any]) -> None:
@@ -145,7 +179,7 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
     dataset.verify()
     utterances = dataset.utterances()
     metric_names = suite.metrics or metrics.names()
-    identities = preflight_runners(suite)
+    identities, complexity = preflight_runners(suite)
 
     out_dir = output_dir(suite, options)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +202,8 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
             "metrics": metrics.provenance(metric_names),
         },
     )
+    if complexity:
+        (out_dir / "complexity.json").write_text(json.dumps(complexity, indent=2) + "\n")
     console.print(f"{suite.name}: {len(utterances)} utterances x {len(suite.runners)} runners -> {out_dir}")
     if kept:
         console.print(f"resuming: {len(kept)} rows kept, {len(pairs)} to compute")

@@ -20,6 +20,8 @@ from gtcrn_bench.suite import plots
 from gtcrn_bench.suite.config import Suite
 from gtcrn_bench.suite.summary import summarize
 from gtcrn_bench.suite.tables import (
+    EXTRA_COLUMNS,
+    MAIN_METRICS,
     best_rows,
     column_title,
     comparison_table,
@@ -34,8 +36,14 @@ NOTE = (
 )
 
 
+COMPLEXITY_COLUMNS = ("params", "mmacs_per_s")
+
+
 def _cell(table: pd.DataFrame, idx: int, column: str) -> str:
     text = format_value(column, table.at[idx, column])
+    published = table.at[idx, "kind"] == "measured" and table.at[idx, "complexity_kind"] == "published"
+    if text and column in COMPLEXITY_COLUMNS and published:
+        return text + " (published)"  # a figure from the literature on a measured row: say so
     ci = table.at[idx, f"{column}_ci"] if f"{column}_ci" in table else float("nan")
     if text and not np.isnan(ci):
         text += f" ± {format_value(column, ci)}"
@@ -150,16 +158,14 @@ def latency_frames(out_dir: Path) -> dict[str, np.ndarray]:
 
 
 def print_summary(console: Console, table: pd.DataFrame, per_utt: pd.DataFrame, columns: list[str]) -> None:
-    """Console table (one row per measure, one column per runner: fits a terminal), then rows with errors."""
-    measured = table.index[table["kind"] == "measured"]
-    view = Table(title="means over utterances")
-    view.add_column("measure")
-    for idx in measured:
-        view.add_column(str(table.at[idx, "system"]), justify="right")
-    for column in columns:
-        cells = [format_value(column, table.at[idx, column]) for idx in measured]
-        if any(cells):
-            view.add_row(column_title(column), *cells)
+    """Console table of the main measures per runner (the full table is in report.md), then rows with errors."""
+    shown = [c for c in columns if c in MAIN_METRICS or c in EXTRA_COLUMNS]
+    view = Table(title="means over utterances (all measures: report.md)")
+    view.add_column("runner")
+    for column in shown:
+        view.add_column(column_title(column), justify="right")
+    for idx in table.index[table["kind"] == "measured"]:
+        view.add_row(str(table.at[idx, "system"]), *(format_value(c, table.at[idx, c]) for c in shown))
     console.print(view)
     errors = _errors(per_utt)
     for r in errors.head(10).itertuples():
@@ -171,6 +177,8 @@ def print_summary(console: Console, table: pd.DataFrame, per_utt: pd.DataFrame, 
 def write_tables(out_dir: Path, suite: Suite, metric_names: list[str], console: Console) -> pd.DataFrame:
     """Write summary.csv, the figures, report.md and report.html; returns the comparison table."""
     per_utt = pd.read_csv(out_dir / "per_utterance.csv", dtype={"error": str, "runner": str, "utterance": str})
+    order = {entry.key: i for i, entry in enumerate(suite.runners)}  # rows arrive in completion order
+    per_utt = per_utt.sort_values("runner", key=lambda col: col.map(order), kind="stable").reset_index(drop=True)
     summary = summarize(per_utt, metric_names)
     summary.to_csv(out_dir / "summary.csv", index=False)
     table = comparison_table(summary, metric_names, out_dir, suite.dataset.published)
