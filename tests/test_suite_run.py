@@ -223,3 +223,24 @@ def test_shipped_suites_are_valid(path: Path) -> None:
 
     suite = load_suite(path)
     assert suite.runners[0].name == "noisy" and suite.dataset.published
+
+
+def test_report_rebuilds_a_run_and_compares_two(full_run: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(full_run, other)
+    per_utt = pd.read_csv(other / "per_utterance.csv")
+    # a regression far outside the 95% intervals of three utterances (their half-width is ~15 dB here)
+    per_utt.loc[per_utt["runner"] == "gtcrn-offline", "si_sdr"] -= 100.0
+    per_utt.to_csv(other / "per_utterance.csv", index=False)
+    (other / "report.md").unlink()
+    result = cli.invoke(app, ["report", str(other)])
+    assert result.exit_code == 0, result.output
+    assert (other / "report.md").is_file() and (other / "report.html").is_file()
+    result = cli.invoke(app, ["report", str(full_run), "--compare", str(other)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "gtcrn-offline" in line and "si_sdr" in line]
+    assert lines and "+100.0000" in lines[0] and "yes" in lines[0]
+    unchanged = [line for line in result.output.splitlines() if "gtcrn-stream" in line and "si_sdr" in line]
+    assert unchanged and "+0.0000" in unchanged[0] and "yes" not in unchanged[0]
+    result = cli.invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 2 and "no metadata.json" in result.output
