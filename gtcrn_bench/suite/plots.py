@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -37,27 +38,62 @@ def metric_bars(table: pd.DataFrame, path: Path) -> Path | None:
     return path
 
 
+def _point_kind(row: pd.Series) -> str:
+    """measured, published, or measured quality with published compute (a literature figure on our row)."""
+    if row["kind"] == "published":
+        return "published"
+    return "mixed" if row.get("complexity_kind") == "published" else "measured"
+
+
+POINT_STYLES = {  # kind -> (marker, face colour, legend)
+    "measured": ("o", "#4c72b0", "measured here"),
+    "mixed": ("D", "#a6bddb", "quality measured, compute published"),
+    "published": ("s", "none", "published"),
+}
+
+
+def _label_points(ax: plt.Axes, groups: Any) -> None:
+    """One label per point (systems at the same point joined), nudged down when it would overlap an earlier one."""
+    placed: list[tuple[float, float]] = []
+    for (x, y), group in groups:
+        px, py = ax.transData.transform((x, y))
+        dy = 4.0
+        while any(abs(px - qx) < 140 and abs(py + dy - qy) < 11 for qx, qy in placed):
+            dy -= 11
+        placed.append((px, py + dy))
+        ax.annotate(", ".join(group["system"]), (x, y), xytext=(5, dy), textcoords="offset points", fontsize=8)
+
+
 def quality_vs_compute(table: pd.DataFrame, path: Path, metric: str = "pesq_wb") -> Path | None:
-    """PESQ against MMACs/s (log scale), one point per system; published points hollow."""
+    """PESQ against MMACs/s (log scale), one point per system; systems at the same point share one label."""
     if metric not in table:
         return None
-    rows = table[table[metric].notna() & table["mmacs_per_s"].notna() & (table["mmacs_per_s"] > 0)]
+    rows = table[table[metric].notna() & table["mmacs_per_s"].notna() & (table["mmacs_per_s"] > 0)].copy()
     if rows.empty:
         return None
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for kind, marker, face in (("measured", "o", "#4c72b0"), ("published", "s", "none")):
-        part = rows[rows["kind"] == kind]
-        ax.scatter(part["mmacs_per_s"], part[metric], marker=marker, s=60, facecolors=face, edgecolors="#4c72b0")
-        for _, r in part.iterrows():
-            ax.annotate(
-                r["system"], (r["mmacs_per_s"], r[metric]), xytext=(5, 4), textcoords="offset points", fontsize=8
+    rows["point_kind"] = rows.apply(_point_kind, axis=1)
+    fig, ax = plt.subplots(figsize=(7, 4.8))
+    for kind, (marker, face, legend) in POINT_STYLES.items():
+        part = rows[rows["point_kind"] == kind]
+        if len(part):
+            ax.scatter(
+                part["mmacs_per_s"],
+                part[metric],
+                marker=marker,
+                s=60,
+                facecolors=face,
+                edgecolors="#4c72b0",
+                label=legend,
             )
     ax.set_xscale("log")
+    _label_points(ax, rows.groupby([rows["mmacs_per_s"].round(2), rows[metric].round(3)]))
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(ticker.NullFormatter())
     ax.set_xlabel("MMACs per second of audio (log)")
     ax.set_ylabel(metric)
-    ax.set_title("quality vs compute (filled: measured here, hollow: published)")
+    ax.set_title("quality vs compute")
+    ax.legend(fontsize=8, loc="lower right")
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
