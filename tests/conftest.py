@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -50,3 +55,40 @@ def mini_pairs() -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Three real (name, clean, noisy) pairs of the VoiceBank+DEMAND subset."""
     names = sorted(p.name for p in (MINI / "noisy").glob("*.wav"))[:3]
     return [(n, read(MINI / "clean" / n), read(MINI / "noisy" / n)) for n in names]
+
+
+class RangeHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder, honouring single 'bytes=N-' ranges (as a real mirror would), and logs the ranges asked for."""
+
+    def __init__(self, *args: object, ranges: list[str], **kwargs: object) -> None:
+        self.ranges = ranges
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def do_GET(self) -> None:
+        header = self.headers.get("Range")
+        if not header:
+            return super().do_GET()
+        self.ranges.append(header)
+        data = Path(self.translate_path(self.path)).read_bytes()
+        start = int(header.removeprefix("bytes=").rstrip("-"))
+        self.send_response(206)
+        self.send_header("Content-Length", str(len(data) - start))
+        self.end_headers()
+        self.wfile.write(data[start:])
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def range_server(folder: Path) -> Iterator[tuple[str, list[str]]]:
+    """An HTTP server on loopback serving ``folder``: yields its base URL and the Range headers it received."""
+    ranges: list[str] = []
+    handler = functools.partial(RangeHandler, directory=str(folder), ranges=ranges)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", ranges
+    finally:
+        server.shutdown()

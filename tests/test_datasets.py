@@ -8,24 +8,19 @@ at 48 kHz and the 16 kHz mini set); nothing is written to the repository or to .
 from __future__ import annotations
 
 import csv
-import functools
-import http.server
 import json
 import pickle
 import re
 import shutil
-import threading
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from conftest import DATA_48K, MINI
+from conftest import DATA_48K, MINI, range_server
 from gtcrn_bench.audio import read_audio
 from gtcrn_bench.cli import app
 from gtcrn_bench.datasets import (
@@ -162,49 +157,15 @@ def test_fetch_downloads_the_archives_from_a_file_mirror_completing_a_partial_do
     assert pinned(dest / "manifest.csv") == pinned(fetched / "manifest.csv")
 
 
-class RangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder over loopback, honouring single 'bytes=N-' ranges, and logs the ranges asked for."""
-
-    ranges: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        header = self.headers.get("Range")
-        if not header:
-            return super().do_GET()
-        self.ranges.append(header)
-        data = Path(self.translate_path(self.path)).read_bytes()
-        start = int(header.removeprefix("bytes=").rstrip("-"))
-        self.send_response(206)
-        self.send_header("Content-Length", str(len(data) - start))
-        self.end_headers()
-        self.wfile.write(data[start:])
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture()
-def http_mirror(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def test_an_interrupted_http_download_resumes_with_a_range_request(tmp_path: Path) -> None:
     folder = zip_mirror(tmp_path / "http-mirror")
-    handler = functools.partial(RangeHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", folder
-    server.shutdown()
-
-
-def test_an_interrupted_http_download_resumes_with_a_range_request(
-    tmp_path: Path, http_mirror: tuple[str, Path]
-) -> None:
-    url, folder = http_mirror
     dest = tmp_path / "set"
     part = dest / "archives" / "noisy_testset_wav.zip.part"
     part.parent.mkdir(parents=True)
     part.write_bytes((folder / "noisy_testset_wav.zip").read_bytes()[:7000])
-    RangeHandler.ranges.clear()
-    result = fetch_vctk_demand(dest, base_url=url, keep_archives=True)
-    assert RangeHandler.ranges == ["bytes=7000-"]
+    with range_server(folder) as (url, ranges):
+        result = fetch_vctk_demand(dest, base_url=url, keep_archives=True)
+    assert ranges == ["bytes=7000-"]
     assert result.pairs == 10
     for name in ("clean_testset_wav.zip", "noisy_testset_wav.zip"):
         assert sha256_file(dest / "archives" / name) == sha256_file(folder / name)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import http.server
 import shutil
-import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from typer.testing import CliRunner
 
-from conftest import GTCRN_REPO
+from conftest import GTCRN_REPO, range_server
 from gtcrn_bench import store
 from gtcrn_bench.cli import app
 from gtcrn_bench.download import download, sha256_file
@@ -57,48 +53,16 @@ def test_fetch_refuses_corrupted_file_naming_it_and_the_hash(empty_home: Path, t
     assert not store.store_path("vctk").exists()  # nothing unverified lands in the store
 
 
-class RangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves GTCRN_REPO over loopback, honouring single 'bytes=N-' ranges, and logs the ranges asked."""
-
-    ranges: ClassVar[list[str]] = []
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, directory=str(GTCRN_REPO), **kwargs)  # type: ignore[arg-type]
-
-    def do_GET(self) -> None:
-        header = self.headers.get("Range")
-        if not header:
-            return super().do_GET()
-        self.ranges.append(header)
-        data = Path(self.translate_path(self.path)).read_bytes()
-        start = int(header.removeprefix("bytes=").rstrip("-"))
-        self.send_response(206)
-        self.send_header("Content-Length", str(len(data) - start))
-        self.end_headers()
-        self.wfile.write(data[start:])
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture()
-def http_mirror() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-def test_download_from_mirror_and_resume(empty_home: Path, tmp_path: Path, http_mirror: str) -> None:
+def test_download_from_mirror_and_resume(empty_home: Path, tmp_path: Path) -> None:
     store.fetch(["dns3"], base_url=GTCRN_REPO.as_uri())  # a file:// mirror
     assert sha256_file(store.store_path("dns3")) == store.ARTEFACTS["dns3"].sha256
     # an interrupted download leaves a .part file; the next call completes it with a Range request
     src = GTCRN_REPO / "checkpoints" / "model_trained_on_vctk.tar"
     dest = tmp_path / "resumed.tar"
     dest.with_name("resumed.tar.part").write_bytes(src.read_bytes()[:1000])
-    download(f"{http_mirror}/checkpoints/model_trained_on_vctk.tar", dest, store.ARTEFACTS["vctk"].sha256)
-    assert RangeHandler.ranges == ["bytes=1000-"]
+    with range_server(GTCRN_REPO) as (url, ranges):
+        download(f"{url}/checkpoints/model_trained_on_vctk.tar", dest, store.ARTEFACTS["vctk"].sha256)
+    assert ranges == ["bytes=1000-"]
     assert dest.read_bytes() == src.read_bytes()
 
 
