@@ -47,7 +47,7 @@ GTCRN_RUNNERS = [
 def full_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three real pairs, three runners, every metric, two worker processes."""
     tmp = tmp_path_factory.mktemp("run")
-    suite = write_suite(tmp / "mini.yaml", MINI, GTCRN_RUNNERS)
+    suite = write_suite(tmp / "mini.yaml", MINI, GTCRN_RUNNERS, latency={"frames": 100, "warmup": 10})
     out = tmp / "out"
     result = cli.invoke(app, ["run", str(suite), "--out", str(out), "--limit", "3", "-j", "2"])
     assert result.exit_code == 0, result.output
@@ -69,7 +69,8 @@ def test_run_writes_every_file_with_the_documented_columns(full_run: Path) -> No
 
 
 def test_results_are_real_and_consistent(full_run: Path) -> None:
-    per_utt = pd.read_csv(full_run / "per_utterance.csv").set_index(["runner", "utterance"])
+    # rows arrive in completion order (two workers): align them by utterance before comparing
+    per_utt = pd.read_csv(full_run / "per_utterance.csv").set_index(["runner", "utterance"]).sort_index()
     offline, stream, noisy = (per_utt.xs(r) for r in ("gtcrn-offline", "gtcrn-stream", "noisy"))
     # streaming equals offline to ~1e-7 on the waveform, so every metric agrees to a few 1e-4
     assert np.allclose(offline[METRICS], stream[METRICS], atol=5e-4)
@@ -77,6 +78,18 @@ def test_results_are_real_and_consistent(full_run: Path) -> None:
     assert (offline["si_sdr"] > noisy["si_sdr"]).all()
     summary = pd.read_csv(full_run / "summary.csv").set_index(["runner", "metric"])
     assert summary.loc[("gtcrn-offline", "pesq_wb"), "improvement_over_noisy"] > 0.3
+
+
+def test_latency_stage_times_every_model_runner(full_run: Path) -> None:
+    latency = json.loads((full_run / "latency.json").read_text())
+    assert set(latency) == {"gtcrn-offline", "gtcrn-stream"}  # noisy has nothing to time
+    assert latency["gtcrn-stream"]["kind"] == "frame" and latency["gtcrn-stream"]["hop_ms"] == 16.0
+    assert latency["gtcrn-offline"]["kind"] == "offline"
+    assert all(entry["rtf"] > 0 for entry in latency.values())
+    with np.load(full_run / "latency_frames.npz") as frames:
+        assert frames["gtcrn-stream"].size == 100
+    assert (full_run / "latency_hist.png").is_file()
+    assert "RTF ↓" in (full_run / "report.md").read_text()
 
 
 def test_report_shows_published_rows_labelled(full_run: Path) -> None:

@@ -40,7 +40,7 @@ from gtcrn_bench.onnx.export import ExportOptions, export_onnx
 from gtcrn_bench.onnx.session import FrameSession
 from gtcrn_bench.onnx.tolerances import LATENCY_FRAMES, Tolerances
 from gtcrn_bench.store import resolve
-from gtcrn_bench.timing import LatencyStats, latency_ratio, time_interleaved
+from gtcrn_bench.timing import REWARM_CALLS, TURN_FRAMES, LatencyStats, latency_ratio, time_interleaved
 
 OFFLINE, STREAM, EXPORT, REFERENCE = "offline", "stream", "export", "reference"
 LATENCY_WARMUP = 100
@@ -215,7 +215,13 @@ def measure_latency(
     durations = dict(
         zip(
             sessions,
-            time_interleaved([caller(s) for s in sessions.values()], frames, warmup=LATENCY_WARMUP),
+            time_interleaved(
+                [caller(s) for s in sessions.values()],
+                frames,
+                warmup=LATENCY_WARMUP,
+                block=TURN_FRAMES,
+                rewarm=REWARM_CALLS,
+            ),
             strict=True,
         )
     )

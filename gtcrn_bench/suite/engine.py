@@ -27,6 +27,7 @@ from gtcrn_bench.runners.base import Runner
 from gtcrn_bench.store import home
 from gtcrn_bench.suite import rows as rowfile
 from gtcrn_bench.suite.config import Suite, load_suite
+from gtcrn_bench.suite.latency_stage import run_latency_stage
 from gtcrn_bench.suite.worker import WorkerSetup, evaluate, init_worker
 
 RESULTS_DIR = Path("results")
@@ -231,6 +232,9 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
             f"finish with: gtcrn-bench run {options.suite_path} --out {out_dir} --resume"
         )
     else:
+        if suite.latency is not None:
+            console.print(f"timing {len(suite.runners)} runners, {suite.latency.frames} frames each, interleaved")
+            run_latency_stage(suite, dataset, utterances, out_dir)
         write_tables(out_dir, suite, metric_names, console)
     return RunOutcome(
         out_dir, len(all_rows), len(all_rows) - len(kept), errors, interrupted, time.perf_counter() - started

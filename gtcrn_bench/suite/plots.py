@@ -101,8 +101,8 @@ def quality_vs_compute(table: pd.DataFrame, path: Path, metric: str = "pesq_wb")
     return path
 
 
-def latency_histograms(frames_ms: dict[str, np.ndarray], path: Path, hop_ms: float = 16.0) -> Path | None:
-    """Per-frame latency histogram of each timed runner, with the 16 ms real-time budget marked."""
+def latency_histograms(frames_ms: dict[str, np.ndarray], hop_ms: dict[str, float], path: Path) -> Path | None:
+    """Per-frame latency histogram of each timed runner; the title's RTF is relative to that runner's own hop."""
     if not frames_ms:
         return None
     n = len(frames_ms)
@@ -112,7 +112,7 @@ def latency_histograms(frames_ms: dict[str, np.ndarray], path: Path, hop_ms: flo
         upper = np.percentile(values, 99.5)
         ax.hist(values[values <= upper], bins=60, color="#55a868")
         ax.axvline(values.mean(), color="k", linestyle="--", linewidth=1, label=f"mean {values.mean():.3f} ms")
-        ax.set_title(f"{name} (RTF {values.mean() / hop_ms:.3f})", fontsize=9)
+        ax.set_title(f"{name} (RTF {values.mean() / hop_ms[name]:.3f}, hop {hop_ms[name]:g} ms)", fontsize=9)
         ax.set_xlabel("ms per frame")
         ax.legend(fontsize=8)
     for ax in list(axes.flat)[n:]:

@@ -27,6 +27,7 @@ from gtcrn_bench.suite.tables import (
     comparison_table,
     format_value,
     present_columns,
+    read_json,
 )
 
 NOTE = (
@@ -157,6 +158,11 @@ def latency_frames(out_dir: Path) -> dict[str, np.ndarray]:
         return {name: data[name] for name in data.files}
 
 
+def latency_hops(out_dir: Path) -> dict[str, float]:
+    """Each timed runner's hop in ms (RTF is relative to it: 16 ms for GTCRN, 10 ms for RNNoise, ...)."""
+    return {key: entry["hop_ms"] for key, entry in read_json(out_dir / "latency.json").items()}
+
+
 def print_summary(console: Console, table: pd.DataFrame, per_utt: pd.DataFrame, columns: list[str]) -> None:
     """Console table of the main measures per runner (the full table is in report.md), then rows with errors."""
     shown = [c for c in columns if c in MAIN_METRICS or c in EXTRA_COLUMNS]
@@ -188,7 +194,7 @@ def write_tables(out_dir: Path, suite: Suite, metric_names: list[str], console: 
         for f in (
             plots.metric_bars(table, out_dir / "metrics.png"),
             plots.quality_vs_compute(table, out_dir / "quality_vs_compute.png"),
-            plots.latency_histograms(latency_frames(out_dir), out_dir / "latency_hist.png"),
+            plots.latency_histograms(latency_frames(out_dir), latency_hops(out_dir), out_dir / "latency_hist.png"),
         )
         if f is not None
     ]
