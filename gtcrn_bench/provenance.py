@@ -28,7 +28,7 @@ PACKAGES = (
     "ptflops",
     "fvcore",
 )
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GTCRN_BENCH_HOME")
+ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GTCRN_BENCH_HOME")
 
 
 def package_versions() -> dict[str, str | None]:
@@ -76,13 +76,18 @@ def cpu_info() -> dict[str, Any]:
 
 
 def thread_settings() -> dict[str, Any]:
-    """Threads torch uses in this process and the environment variables that set them."""
+    """Threads torch and the loaded BLAS/OpenMP libraries use in this process, and the variables that set them."""
     import torch
+    from threadpoolctl import threadpool_info
 
     return {
         "torch_intra_op": torch.get_num_threads(),
         "torch_inter_op": torch.get_num_interop_threads(),
-        "env": {k: os.environ.get(k) for k in THREAD_VARS},
+        "threadpools": [
+            {k: pool.get(k) for k in ("user_api", "internal_api", "num_threads", "version")}
+            for pool in threadpool_info()
+        ],
+        "env": {k: os.environ.get(k) for k in ENV_VARS},
     }
 
 

@@ -28,7 +28,7 @@ from gtcrn_bench.store import home
 from gtcrn_bench.suite import rows as rowfile
 from gtcrn_bench.suite.config import Suite, load_suite
 from gtcrn_bench.suite.latency_stage import run_latency_stage
-from gtcrn_bench.suite.worker import WorkerSetup, evaluate, init_worker
+from gtcrn_bench.suite.worker import WorkerSetup, evaluate, init_worker, thread_environment
 
 RESULTS_DIR = Path("results")
 
@@ -155,7 +155,9 @@ def _execute(
             for key, utt in pairs:
                 record(evaluate(key, utt))
             return
-        # spawn, not fork: the parent has imported torch, whose thread pools do not survive a fork safely
+        # spawn, not fork: the parent has imported torch, whose thread pools do not survive a fork safely;
+        # workers inherit the thread limits from the environment before they load any library
+        thread_environment(setup.threads)
         context = multiprocessing.get_context("spawn")
         with cf.ProcessPoolExecutor(jobs, mp_context=context, initializer=init_worker, initargs=(setup,)) as pool:
             futures = [pool.submit(evaluate, key, utt) for key, utt in pairs]

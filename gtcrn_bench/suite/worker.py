@@ -52,13 +52,29 @@ class WorkerState:
 _STATE: WorkerState | None = None
 
 
-def limit_threads(threads: int) -> None:
-    """Pin torch (and child libraries through the environment) to ``threads`` threads per process."""
-    import torch
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+
+def thread_environment(threads: int) -> None:
+    """Export the thread limits, so processes spawned afterwards start with them (BLAS reads them at load)."""
+    for var in THREAD_VARS:
         os.environ[var] = str(threads)
+
+
+def limit_threads(threads: int) -> None:
+    """Pin this process to ``threads`` threads: torch, the BLAS/OpenMP pools already loaded, and later sessions.
+
+    threadpoolctl caps the pools numpy/scipy loaded before this call (an
+    environment variable set now would come too late for them); onnxruntime
+    sessions created later (DNSMOS) read ``OMP_NUM_THREADS``. Without this, one
+    worker used 1.4 cores for no speed-up and two workers oversubscribed the CPU.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    thread_environment(threads)
     torch.set_num_threads(threads)
+    threadpool_limits(threads)
 
 
 def init_worker(setup: WorkerSetup) -> None:
