@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +110,13 @@ def test_enhance_removes_a_runners_declared_delay(tmp_path: Path) -> None:
     lags = np.arange(-400, 401)
     corr = [np.dot(out[400:-400], noisy[400 - lag : noisy.size - 400 - lag]) for lag in lags]
     assert abs(int(lags[int(np.argmax(corr))])) <= 1  # ±1: integer peak of a resampled/filtered signal
+
+
+def test_cli_start_up_does_not_import_the_heavy_libraries() -> None:
+    """`gtcrn-bench --help` (and tab completion) stays fast: torch, pandas, onnxruntime load when a command runs."""
+    code = (
+        "import sys, gtcrn_bench.cli; "
+        "print(','.join(m for m in ('torch', 'pandas', 'onnxruntime', 'matplotlib') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == ""

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from gtcrn_bench.cli.app import app, console, user_errors
-from gtcrn_bench.complexity import Complexity, Countable, countable_model, measure
 from gtcrn_bench.complexity.conventions import CONVENTIONS, PAPER_FRAMES
-from gtcrn_bench.complexity.crosscheck import ToolCount, cross_check
 from gtcrn_bench.errors import ConfigError
 from gtcrn_bench.runners import registry
-from gtcrn_bench.stft import FRAMES_PER_SECOND
 from gtcrn_bench.store import resolve
+
+if TYPE_CHECKING:  # the counter imports torch: loaded when the command runs, not at CLI start-up
+    from gtcrn_bench.complexity.crosscheck import ToolCount
+    from gtcrn_bench.complexity.measurement import Complexity
+    from gtcrn_bench.complexity.targets import Countable
+
+GTCRN_FRAMES_PER_SECOND = 62.5  # 16000 / 256, as gtcrn_bench.stft.FRAMES_PER_SECOND (which imports torch)
 
 DEFAULT_RUNNER = "gtcrn-offline"
 
@@ -26,6 +30,8 @@ def _mega(value: float | None) -> str:
 
 
 def _countable(runner: str | None, onnx: str | None, params: list[str], steps_per_second: float) -> Countable:
+    from gtcrn_bench.complexity.targets import Countable, countable_model
+
     if runner is not None and onnx is not None:
         raise ConfigError("give either --runner or --onnx, not both")
     if onnx is not None:
@@ -137,7 +143,7 @@ def complexity_command(
     ] = None,
     steps_per_second: Annotated[
         float, typer.Option(help="Calls per second of audio of an --onnx graph (GTCRN: 62.5).")
-    ] = FRAMES_PER_SECOND,
+    ] = GTCRN_FRAMES_PER_SECOND,
 ) -> None:
     """Count MACs and parameters.
 
@@ -145,6 +151,9 @@ def complexity_command(
     63 frames, one second of audio); exact is the true cost of one streaming
     frame, times 62.5 frames/s. ONNX graphs are counted under exact only.
     """
+    from gtcrn_bench.complexity.crosscheck import cross_check
+    from gtcrn_bench.complexity.measurement import measure
+
     countable = _countable(runner, onnx, param or [], steps_per_second)
     name = convention or _default_convention(countable)
     if name == "exact" and frames is not None:

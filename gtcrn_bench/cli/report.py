@@ -11,9 +11,7 @@ from rich.table import Table
 
 from gtcrn_bench.cli.app import app, console, err_console, user_errors
 from gtcrn_bench.errors import ConfigError
-from gtcrn_bench.suite.compare import compare_runs
 from gtcrn_bench.suite.config import Suite
-from gtcrn_bench.suite.report import write_tables
 
 
 def _suite_of(run_dir: Path) -> tuple[Suite, list[str]]:
@@ -35,6 +33,9 @@ def report(
     ] = None,
 ) -> None:
     """Regenerate summary.csv, report.md, report.html and the figures of a results folder."""
+    from gtcrn_bench.suite.compare import compare_runs  # pandas, scipy, matplotlib: loaded when it runs
+    from gtcrn_bench.suite.report import write_tables
+
     suite, metric_names = _suite_of(run_dir)
     write_tables(run_dir, suite, metric_names, err_console)
     console.print(f"report: {run_dir / 'report.md'} and {run_dir / 'report.html'}")

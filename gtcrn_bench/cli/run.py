@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from gtcrn_bench.cli.app import app, console, err_console, user_errors
-from gtcrn_bench.suite.engine import RunOptions, run_suite
 
 
 @app.command()
@@ -34,6 +33,8 @@ def run(
     with other metrics does not enhance again. Ctrl-C keeps what was computed;
     --resume finishes it.
     """
+    from gtcrn_bench.suite.engine import RunOptions, run_suite  # the whole pipeline: loaded when it runs
+
     outcome = run_suite(RunOptions(suite, data, out, jobs, limit, resume), console=err_console)
     console.print(
         f"{outcome.rows} rows ({outcome.computed} computed now, {outcome.errors} with errors) "

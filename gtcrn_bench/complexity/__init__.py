@@ -4,12 +4,39 @@ See ``docs/complexity.md`` for what each convention counts and why the
 published "33.0 MMACs/s" of GTCRN is ``ptflops-0.7`` over 63 frames.
 """
 
-from gtcrn_bench.complexity.conventions import CONVENTIONS, EXACT, PTFLOPS_07, Convention
-from gtcrn_bench.complexity.measure import Complexity, measure, runner_complexity
-from gtcrn_bench.complexity.modules import LayerCount, OpCount, count_module
-from gtcrn_bench.complexity.onnx_count import count_onnx
-from gtcrn_bench.complexity.params import ParamCount, module_params, onnx_params
-from gtcrn_bench.complexity.targets import Countable, countable_model, gtcrn_countable
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Names resolve on first use (PEP 562), so importing a light submodule such as
+# ``conventions`` (the CLI does, at start-up) does not import torch.
+_EXPORTS = {
+    "CONVENTIONS": "conventions",
+    "EXACT": "conventions",
+    "PTFLOPS_07": "conventions",
+    "Convention": "conventions",
+    "Complexity": "measurement",
+    "measure": "measurement",
+    "runner_complexity": "measurement",
+    "LayerCount": "modules",
+    "OpCount": "modules",
+    "count_module": "modules",
+    "count_onnx": "onnx_count",
+    "ParamCount": "params",
+    "module_params": "params",
+    "onnx_params": "params",
+    "Countable": "targets",
+    "countable_model": "targets",
+    "gtcrn_countable": "targets",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+
 
 __all__ = [
     "CONVENTIONS",

@@ -23,7 +23,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from gtcrn_bench.complexity.conventions import EXACT, PTFLOPS_07
-from gtcrn_bench.complexity.measure import measure
+from gtcrn_bench.complexity.measurement import measure
 from gtcrn_bench.complexity.modules import count_module
 from gtcrn_bench.complexity.targets import Countable
 from gtcrn_bench.errors import ConfigError
