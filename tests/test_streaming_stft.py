@@ -38,9 +38,11 @@ def test_streaming_stft_matches_torch(length: int) -> None:
     # float32 FFTs of 512 points: round-off of a few 1e-7 relative to values of order 1.
     assert np.abs(frames - offline_spec).max() <= 1e-5
     offline_wave = istft(torch.from_numpy(offline_spec), length=length)[0].numpy()
-    assert np.abs(y - offline_wave).max() <= 1e-6
-    # Perfect reconstruction through the identity; 1e-5 because the last samples are divided by the
-    # last frame's small window envelope (down to ~1e-4), which magnifies float32 round-off.
+    # The last hop's samples are divided by the last frame's small window envelope (down to ~1e-4),
+    # which magnifies float32 round-off in both paths (seen: 1.02e-6 on the last sample at length 511),
+    # so the interior is held to 1e-6 and the last hop, like perfect reconstruction, to 1e-5.
+    assert np.abs(y - offline_wave)[:-256].max(initial=0.0) <= 1e-6
+    assert np.abs(y - offline_wave).max() <= 1e-5
     assert np.abs(y - x).max() <= 1e-5
 
 
