@@ -7,6 +7,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.progress import track
 
 from gtcrn_bench.audio import SAMPLE_RATE, read_audio, write_audio
@@ -66,7 +67,7 @@ def enhance(
                 raise GtcrnBenchError(f"{path}: {runner} produced NaN or Inf")
             write_audio(out_dir / path.name, enhanced, SAMPLE_RATE, SUBTYPES[subtype.upper()])
         except GtcrnBenchError as exc:
-            err_console.print(f"[red]skipped[/red] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[red]skipped[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             failed.append(path)
     console.print(f"{len(inputs) - len(failed)} of {len(inputs)} files enhanced into {out_dir}")
     if failed:

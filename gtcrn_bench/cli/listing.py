@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from gtcrn_bench.cli.app import app, console, user_errors
@@ -24,4 +25,4 @@ def list_runners() -> None:
         table.add_row(name, kind, params or "-", cls.description)
     console.print(table)
     for module, reason in registry.unavailable().items():
-        console.print(f"[yellow]not loaded[/yellow] {module}: {reason}")
+        console.print(f"[yellow]not loaded[/yellow] {escape(f'{module}: {reason}')}")

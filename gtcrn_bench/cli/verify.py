@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from gtcrn_bench.cli.app import app, console, err_console, user_errors
@@ -101,7 +102,7 @@ def verify_command(
         console.print("no --reference-onnx: latency not compared, speed not checked")
     for check in result.checks:
         mark = "[green]ok[/green]  " if check.passed else "[red]FAIL[/red]"
-        (console if check.passed else err_console).print(f"{mark} {check.message}", highlight=False)
+        (console if check.passed else err_console).print(f"{mark} {escape(check.message)}", highlight=False)
     if not result.passed:
         err_console.print(f"[red]verify failed:[/red] {len(result.failures)} of {len(result.checks)} checks failed")
         raise typer.Exit(1)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gtcrn_bench.suite import plots
@@ -175,7 +176,8 @@ def print_summary(console: Console, table: pd.DataFrame, per_utt: pd.DataFrame, 
     console.print(view)
     errors = _errors(per_utt)
     for r in errors.head(10).itertuples():
-        console.print(f"[yellow]skipped/partial[/yellow] {r.runner} {r.utterance}: {r.error}", highlight=False)
+        where = escape(f"{r.runner} {r.utterance}: {r.error}")
+        console.print(f"[yellow]skipped/partial[/yellow] {where}", highlight=False)
     if len(errors) > 10:
         console.print(f"… {len(errors) - 10} more rows with errors in per_utterance.csv")
 
