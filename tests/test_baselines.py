@@ -276,3 +276,11 @@ def test_published_complexity_is_marked_and_matches_the_transcribed_tables() -> 
         assert (figures["params_m"], figures["gmacs_per_s"]) == (rows[name]["params_m"], rows[name]["gmacs_per_s"])
     assert published_complexity("dtln")["params_m"] is None  # only "less than one million" is published
     assert published_complexity("speex") is None and published_complexity("spectral-gate") is None
+
+
+def test_published_complexity_names_a_row_that_does_not_exist(tmp_path: Path) -> None:
+    bad = tmp_path / "complexity.yaml"
+    bad.write_text("rnnoise: {table: vctk-demand, system: RNNoise (2019)}\n")
+    with pytest.raises(GtcrnBenchError, match=r"no system 'RNNoise \(2019\)' in table 'vctk-demand'"):
+        published_complexity("rnnoise", path=bad)
+    assert published_complexity("rnnoise", path=tmp_path / "absent.yaml") is None
