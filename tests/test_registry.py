@@ -11,6 +11,12 @@ from gtcrn_bench.runners import registry
 from gtcrn_bench.runners.base import Runner
 
 
+@pytest.fixture(autouse=True)
+def builtins_loaded() -> None:
+    """Load the built-in runners into the real registry first: the tests below patch a copy of it."""
+    registry.available()
+
+
 class HalfGain(Runner):
     """A plugin runner defined outside the package."""
 
@@ -42,3 +48,18 @@ def test_broken_plugin_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(registry, "_UNAVAILABLE", {})
     assert "gtcrn-offline" in registry.available()
     assert "broken" in registry.unavailable()
+
+
+def test_identity_records_the_versions_of_the_packages_a_runner_runs() -> None:
+    """The enhanced-audio cache is keyed by describe(): a package upgrade must change it."""
+
+    class NumpyGain(HalfGain):
+        name = "numpy-gain-test"
+        packages = ("numpy", "no-such-distribution")
+
+    identity = NumpyGain(gain=0.5).describe()
+    assert identity["packages"] == {"numpy": np.__version__, "no-such-distribution": None}
+    assert identity["params"] == {"gain": 0.5}
+    assert HalfGain().describe()["packages"] == {}
+    for name in ("gtcrn-offline", "gtcrn-stream", "speex", "spectral-gate", "rnnoise"):
+        assert registry.get(name).packages, f"{name} declares no packages"

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from gtcrn_bench.errors import InputError
+from gtcrn_bench.provenance import package_versions
 
 SAMPLE_RATE = 16000
 
@@ -33,6 +34,8 @@ class Runner(ABC):
     delay: int = 0
     #: shortest input ``process`` accepts, in samples
     min_samples: int = 1
+    #: distributions whose code computes the output: their versions are part of :meth:`describe`
+    packages: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def process(self, wave: np.ndarray) -> np.ndarray:
@@ -47,8 +50,17 @@ class Runner(ABC):
         return {}
 
     def describe(self) -> dict[str, Any]:
-        """Name, parameters, delay and artefact hashes: what identifies this runner's output."""
-        return {"name": self.name, "params": self.params(), "delay": self.delay, "artefacts": self.artefacts()}
+        """Name, parameters, delay, artefact hashes and package versions: what identifies this runner's output.
+
+        The enhanced-audio cache is keyed by it, so upgrading e.g. noisereduce misses the cache.
+        """
+        return {
+            "name": self.name,
+            "params": self.params(),
+            "delay": self.delay,
+            "artefacts": self.artefacts(),
+            "packages": package_versions(self.packages),
+        }
 
     def check_input(self, wave: np.ndarray) -> np.ndarray:
         """Refuse what no runner can process: not 1-D, too short, non-finite."""

@@ -36,6 +36,7 @@ class GTCRNOffline(Runner):
     """GTCRN on the whole utterance at once (non-causal STFT padding only at the edges)."""
 
     name = "gtcrn-offline"
+    packages = ("torch",)
     description = "GTCRN, PyTorch, whole utterance in one forward pass"
     min_samples = N_FFT // 2 + 1
 
@@ -68,6 +69,7 @@ class GTCRNStream(SpectralFrameRunner):
     """
 
     name = "gtcrn-stream"
+    packages = ("torch",)
     description = "GTCRN, PyTorch streaming module, frame by frame (fast: frozen TorchScript; eager: op by op)"
 
     # one thread by default: per-frame ops are tiny, and a second thread made each frame ~7x slower here

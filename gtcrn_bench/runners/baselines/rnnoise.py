@@ -26,6 +26,7 @@ class RNNoise(NativeFrameRunner):
     """
 
     name = "rnnoise"
+    packages = ("pyrnnoise", "soxr")
     description = "RNNoise (pyrnnoise's librnnoise), 48 kHz, 10 ms frames, resampled from/to 16 kHz with soxr"
     native_sample_rate: ClassVar[int] = librnnoise.SAMPLE_RATE
     native_frame: ClassVar[int] = librnnoise.FRAME_SIZE

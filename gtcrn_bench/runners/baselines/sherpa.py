@@ -64,6 +64,7 @@ class SherpaGTCRN(FrameRunner):
     """
 
     name = "sherpa-gtcrn"
+    packages = ("sherpa-onnx",)
     description = "published GTCRN ONNX in sherpa-onnx's C++ streaming denoiser (metadata added)"
     hop = HOP
     native_sample_rate = SAMPLE_RATE

@@ -21,6 +21,7 @@ class SpectralGate(Runner):
     """
 
     name = "spectral-gate"
+    packages = ("noisereduce",)
     description = "noisereduce spectral gating, non-stationary noise floor, whole utterance"
     native_sample_rate = SAMPLE_RATE
 

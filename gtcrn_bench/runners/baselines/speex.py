@@ -25,6 +25,7 @@ class Speex(NativeFrameRunner):
     """
 
     name = "speex"
+    packages = ("pyspeex-noise",)
     description = "Speex DSP noise suppression (pyspeex-noise), 16 kHz, 10 ms frames, AGC off"
     native_sample_rate: ClassVar[int] = 16000
     native_frame: ClassVar[int] = 160
