@@ -65,6 +65,14 @@ def read_audio(
 
 
 def write_audio(path: str | Path, wave: np.ndarray, sample_rate: int = SAMPLE_RATE, subtype: str = "PCM_16") -> None:
-    """Write mono audio; PCM subtypes are clipped to [-1, 1] by soundfile."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), wave, sample_rate, subtype=subtype)
+    """Write mono audio; PCM subtypes are clipped to [-1, 1] by soundfile.
+
+    A folder that cannot be made, a full disk or a format that does not take the
+    subtype (FLAC with FLOAT) raises :class:`InputError` naming the file.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(path), wave, sample_rate, subtype=subtype)
+    except (sf.LibsndfileError, ValueError, TypeError, OSError) as exc:
+        raise InputError(f"{path}: cannot write {subtype} audio ({exc})") from exc

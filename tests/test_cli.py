@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 import torch
 from typer.testing import CliRunner
 
 from conftest import DATA_48K, GTCRN_REPO, MINI, read
+from gtcrn_bench import store
 from gtcrn_bench.cli import app
 from gtcrn_bench.runners import registry
 
@@ -44,7 +46,7 @@ def test_other_rates_are_resampled_and_reported(tmp_path: Path) -> None:
     noisy_48k = DATA_48K / "noisy" / "p232_050.wav"
     result = cli.invoke(app, ["enhance", str(noisy_48k), "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "48000 Hz -> 16000 Hz" in result.output
+    assert "48000 Hz -> 16000 Hz" in result.stderr and "48000 Hz" not in result.stdout
     info = sf.info(str(tmp_path / "p232_050.wav"))
     assert info.samplerate == 16000
     assert abs(info.frames - sf.info(str(noisy_48k)).frames / 3) <= 1
@@ -66,29 +68,66 @@ def test_unreadable_and_empty_files_are_skipped_by_name(tmp_path: Path) -> None:
     garbage.write_bytes(b"not audio at all")
     empty = tmp_path / "empty.wav"
     sf.write(str(empty), np.zeros(0, np.float32), 16000)
+    short = tmp_path / "short.wav"
+    sf.write(str(short), np.zeros(100, np.float32), 16000)
     good = MINI / "noisy" / "p232_001.wav"
-    result = cli.invoke(app, ["enhance", str(garbage), str(good), str(empty), "-o", str(tmp_path / "out")])
+    files = [str(garbage), str(good), str(empty), str(short)]
+    result = cli.invoke(app, ["enhance", *files, "-o", str(tmp_path / "out"), "-r", "gtcrn-stream"])
     assert result.exit_code == 1
-    assert "garbage.wav" in result.output and "empty.wav" in result.output
-    assert "1 of 3 files enhanced" in result.output
+    skipped = [line for line in result.stderr.splitlines() if line.startswith("skipped")]
+    assert len(skipped) == 3
+    for name, reason in (("garbage.wav", "cannot read"), ("empty.wav", "no samples"), ("short.wav", "shorter")):
+        assert any(name in line and reason in line for line in skipped), (name, skipped)
+    assert "1 of 4 files enhanced" in result.output
     assert (tmp_path / "out" / "p232_001.wav").exists()
 
 
-def test_bad_checkpoints_give_one_line_errors(tmp_path: Path) -> None:
+def test_unwritable_outputs_are_skipped_by_name(tmp_path: Path) -> None:
+    flac = tmp_path / "noisy.flac"
+    sf.write(str(flac), read(MINI / "noisy" / "p232_001.wav"), 16000)
+    result = cli.invoke(app, ["enhance", str(flac), "-o", str(tmp_path / "out"), "--subtype", "FLOAT"])
+    assert result.exit_code == 1
+    assert "noisy.flac: cannot write FLOAT audio" in result.stderr and "Traceback" not in result.output
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = cli.invoke(app, ["enhance", str(flac), "-o", str(blocker / "out")])
+    assert result.exit_code == 1 and "cannot write PCM_16 audio" in result.stderr
+
+
+def test_bad_checkpoints_give_one_line_errors(tmp_path: Path, model_home: Path) -> None:
     corrupt = tmp_path / "corrupt.tar"
     corrupt.write_bytes(b"\x00" * 100)
+    truncated = tmp_path / "truncated.tar"
+    truncated.write_bytes((GTCRN_REPO / "checkpoints" / "model_trained_on_vctk.tar").read_bytes()[:50_000])
     wrong = tmp_path / "wrong.tar"
     torch.save({"model": {"layer.weight": torch.zeros(3, 3)}}, wrong)
+    onnx_file = GTCRN_REPO / "stream" / "onnx_models" / "gtcrn_simple.onnx"
     cases = {
         str(tmp_path / "missing.tar"): "neither a file nor a known alias",
-        str(corrupt): "not a readable PyTorch checkpoint",
+        str(corrupt): "expected a torch.save'd GTCRN checkpoint",
+        str(truncated): "expected a torch.save'd GTCRN checkpoint",
+        str(onnx_file): "expected a torch.save'd GTCRN checkpoint",
         str(wrong): "not a GTCRN checkpoint",
     }
     for checkpoint, message in cases.items():
         result = cli.invoke(app, ["enhance", str(MIX), "-o", str(tmp_path), "--checkpoint", checkpoint])
         assert result.exit_code == 2
         assert message in result.output and checkpoint in result.output
-        assert "Traceback" not in result.output
+        assert "Traceback" not in result.output and "weights_only" not in result.output
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_corrupted_store_file_names_the_file_and_its_pinned_hash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    monkeypatch.setenv("GTCRN_BENCH_HOME", str(home))
+    store.fetch(["vctk"], source=GTCRN_REPO)
+    stored = store.store_path("vctk")
+    stored.write_bytes(stored.read_bytes()[:-1] + b"!")
+    result = cli.invoke(app, ["enhance", str(MIX), "-o", str(tmp_path / "out"), "--checkpoint", "vctk"])
+    assert result.exit_code == 2
+    assert str(stored) in result.stderr and store.ARTEFACTS["vctk"].sha256 in result.stderr
 
 
 def test_runner_parameters_from_strings_are_typed_and_checked() -> None:

@@ -14,6 +14,7 @@ import warnings
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import onnx
 import pytest
 import torch
 from torch import nn
@@ -168,7 +169,8 @@ def test_exact_rules_on_the_offline_model_are_frames_times_one_stream_frame(fram
 
 
 class _Small(nn.Module):
-    """Layers GTCRN does not have: 'same' padding, output padding, a 2-layer bidirectional LSTM, a plain LayerNorm."""
+    """Layers GTCRN does not have: 'same' padding, output padding, a 2-layer bidirectional LSTM, a plain LayerNorm,
+    and a Linear on a 2-D input (exported as Gemm rather than MatMul)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -177,10 +179,11 @@ class _Small(nn.Module):
         self.lstm = nn.LSTM(4, 5, num_layers=2, batch_first=True, bidirectional=True)
         self.norm = nn.LayerNorm(10)
         self.fc = nn.Linear(10, 3)
+        self.head = nn.Linear(3, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y, _ = self.lstm(self.up(torch.relu(self.conv(x))).transpose(1, 2))
-        return self.fc(self.norm(y)) * 0.5
+        return self.head(self.fc(self.norm(y))[:, -1] * 0.5)
 
 
 @pytest.mark.parametrize("which", ["stream", "export-stream", "small"])
@@ -199,6 +202,8 @@ def test_exported_graphs_count_like_their_modules(which: str, tmp_path: Path) ->
     graph = count_onnx(path)
     assert not ours.uncounted and not graph.uncounted
     assert graph.macs == ours.macs
+    if which == "small":
+        assert "Gemm" in {node.op_type for node in onnx.load(str(path)).graph.node}
 
 
 def test_uncounted_layers_are_reported_not_taken_as_zero() -> None:

@@ -50,6 +50,21 @@ def test_broken_plugin_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch) ->
     assert "broken" in registry.unavailable()
 
 
+class Impostor(HalfGain):
+    """A plugin that takes a built-in runner's name."""
+
+    name = "gtcrn-offline"
+
+
+def test_plugin_taking_a_builtin_name_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
+    ep = EntryPoint(name="impostor", value=f"{__name__}:Impostor", group=registry.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [ep])
+    monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry, "_UNAVAILABLE", {})
+    assert registry.available()["gtcrn-offline"] is not Impostor
+    assert "is taken by" in registry.unavailable()["impostor"]
+
+
 def test_identity_records_the_versions_of_the_packages_a_runner_runs() -> None:
     """The enhanced-audio cache is keyed by describe(): a package upgrade must change it."""
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gtcrn_bench.runners.spectral import SpectralFrameRunner
-from gtcrn_bench.stft import istft, stft
+from gtcrn_bench.stft import istft, stft, window
 
 
 class IdentityRunner(SpectralFrameRunner):
@@ -51,3 +51,15 @@ def test_too_short_input_is_refused() -> None:
 
     with pytest.raises(InputError, match="shorter than the 257"):
         IdentityRunner().process(np.zeros(200, np.float32))
+
+
+def test_stft_follows_the_specification() -> None:
+    """Periodic sqrt-Hann, 512-point frames every 256 samples, center=True: 63 frames for one second."""
+    assert torch.equal(window(), torch.hann_window(512, periodic=True).sqrt())
+    x = torch.from_numpy(np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32))
+    spec = stft(x)
+    assert spec.shape == (1, 257, 63, 2)
+    # center=True: frame t is centred on sample 256 t of the reflect-padded signal
+    padded = torch.nn.functional.pad(x[None, None], (256, 256), mode="reflect")[0, 0]
+    frame = torch.fft.rfft(padded[256 * 5 : 256 * 5 + 512] * window())
+    assert torch.allclose(torch.view_as_complex(spec[0, :, 5].contiguous()), frame, atol=1e-5)

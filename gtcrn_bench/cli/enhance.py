@@ -67,7 +67,8 @@ def enhance(
                 raise GtcrnBenchError(f"{path}: {runner} produced NaN or Inf")
             write_audio(out_dir / path.name, enhanced, SAMPLE_RATE, SUBTYPES[subtype.upper()])
         except GtcrnBenchError as exc:
-            err_console.print(f"[red]skipped[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            reason = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+            err_console.print(f"[red]skipped[/red] {escape(reason)}", highlight=False, soft_wrap=True)
             failed.append(path)
     console.print(f"{len(inputs) - len(failed)} of {len(inputs)} files enhanced into {out_dir}")
     if failed:

@@ -13,13 +13,29 @@ from gtcrn_bench.models.gtcrn import GTCRN
 from gtcrn_bench.store import resolve
 
 
+def _load_reason(exc: Exception) -> str:
+    """torch.load's reason in a few words.
+
+    Its safe loader's message is a paragraph that advises ``weights_only=False``,
+    which would be wrong advice for a file that is not a checkpoint: that case
+    says only what failed.
+    """
+    text = str(exc).strip()
+    if not text or "weights_only" in text:
+        return f"{type(exc).__name__} from torch.load's tensor-only loader"
+    return text.splitlines()[0]
+
+
 def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The ``"model"`` dict of a published checkpoint, or a bare state dict."""
     try:
         # weights_only: the published files hold only tensors and numbers, so the safe loader suffices.
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({str(exc).splitlines()[0]})") from exc
+        raise CheckpointError(
+            f"{path}: not a readable PyTorch checkpoint; expected a torch.save'd GTCRN checkpoint "
+            f"(a dict {{'model': state_dict}}, as published) ({_load_reason(exc)})"
+        ) from exc
     if isinstance(obj, dict) and isinstance(obj.get("model"), dict):
         obj = obj["model"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):

@@ -73,11 +73,10 @@ def _load() -> None:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             obj = ep.load()
-        except Exception as exc:  # a broken plugin must not break the harness
+            if isinstance(obj, type) and issubclass(obj, Runner):
+                register(obj)
+        except Exception as exc:  # a broken plugin (or one whose name is taken) must not break the harness
             _UNAVAILABLE[ep.name] = f"plugin failed to load: {exc}"
-            continue
-        if isinstance(obj, type) and issubclass(obj, Runner):
-            register(obj)
 
 
 def available() -> dict[str, type[Runner]]:
