@@ -8,6 +8,7 @@ are deterministic, so the margins only absorb library or platform drift.
 from __future__ import annotations
 
 import importlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -284,3 +285,30 @@ def test_published_complexity_names_a_row_that_does_not_exist(tmp_path: Path) ->
     with pytest.raises(GtcrnBenchError, match=r"no system 'RNNoise \(2019\)' in table 'vctk-demand'"):
         published_complexity("rnnoise", path=bad)
     assert published_complexity("rnnoise", path=tmp_path / "absent.yaml") is None
+
+
+def test_complexity_of_the_baselines_with_graphs_is_counted(runners: dict[str, Runner]) -> None:
+    """DTLN and sherpa-gtcrn are counted from their ONNX graphs (exact convention), not taken from papers."""
+    from gtcrn_bench.complexity import runner_complexity
+
+    dtln = runner_complexity(runners["dtln"])
+    assert dtln is not None and dtln["kind"] == "measured" and dtln["source"] == "onnx"
+    assert dtln["params_total"] == 987_778  # published: "less than one million"
+    assert round(dtln["macs_per_second"] / 1e6, 1) == 123.3  # 125 blocks per second (128-sample shift)
+    sherpa = runner_complexity(runners["sherpa-gtcrn"])
+    assert sherpa is not None and sherpa["macs"] == 445_310  # the published graph: GTCRN's exact per-frame count
+    assert sherpa["macs_per_second"] == 445_310 * 62.5
+    for name in ("rnnoise", "deepfilternet3", "speex", "spectral-gate", "noisy"):
+        assert runner_complexity(runners[name]) is None  # compiled or no model: published figure or nothing
+
+
+@pytest.mark.parametrize("name", ["rnnoise", "speex", "dtln"])
+def test_latency_command_times_a_real_baseline(name: str, dtln_wheel: Path, tmp_path: Path) -> None:
+    out = tmp_path / "latency.json"
+    args = ["latency", "-r", name, "--frames", "60", "--warmup", "10", "--json", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    assert figures["runner"] == name and figures["frames"] == 60
+    assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["max_ms"]
+    assert figures["rtf"] == pytest.approx(figures["mean_ms"] / figures["hop_ms"])
