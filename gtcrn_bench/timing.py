@@ -2,8 +2,10 @@
 
 Absolute times on a shared machine drift with the load of other processes;
 comparing two models is only fair when both run under the same conditions, so
-:func:`time_interleaved` calls them alternately, frame after frame, rotating
-which goes first, and returns one duration per call. Compare them as a ratio of
+:func:`time_interleaved` calls them in alternating turns, rotating which goes
+first, and returns one duration per call. The latency tools use turns of
+:data:`TURN_FRAMES` frames, each opened by :data:`REWARM_CALLS` untimed call,
+so every timed frame finds its model's code and weights in cache. Compare them as a ratio of
 medians (:func:`latency_ratio`), which one busy moment on the machine barely moves
 (:mod:`gtcrn_bench.latency.compare` adds the ratio of means with a confidence interval).
 """

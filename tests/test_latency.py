@@ -1,15 +1,19 @@
-"""Latency measurement: statistics against numpy, the ratio's CI, thread settings, a runner of known speed, CLI.
+"""Latency measurement: statistics against numpy, the ratio's CI, thread settings, runners of known speed, CLI.
 
 No wall-clock limits are asserted on real models; the only timing assertions
-are on runners that busy-wait a known time per call.
+are on runners that busy-wait or sleep a known time per call.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import ClassVar
 
 import numpy as np
@@ -19,17 +23,26 @@ from typer.testing import CliRunner
 
 from gtcrn_bench.cli import app
 from gtcrn_bench.errors import ConfigError
-from gtcrn_bench.latency import measure_runner, ratio_of_means, suite_latency
-from gtcrn_bench.latency.build import build_runner
+from gtcrn_bench.latency import compare_runners, measure_runner, ratio_of_means, suite_latency
+from gtcrn_bench.latency.build import ALIASES, RunnerSpec, build_runner
 from gtcrn_bench.latency.measure import streams_per_core, summary
-from gtcrn_bench.latency.threads import check_threads, thread_report, with_threads
+from gtcrn_bench.latency.threads import check_threads, set_torch_threads, thread_report, with_threads
 from gtcrn_bench.runners import registry
-from gtcrn_bench.runners.base import Runner
+from gtcrn_bench.runners.base import FrameRunner, Runner
 from gtcrn_bench.runners.baselines.native import NativeFrameRunner
 from gtcrn_bench.runners.spectral import SpectralFrameRunner
 from gtcrn_bench.timing import time_interleaved
 
 JSON_KEYS = {"runner", "frames", "threads", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms", "rtf"}
+FRAME_STEP_BENCH = Path(__file__).parent / "benchmarks" / "test_frame_step_bench.py"
+
+SLEEP_MS = 2.0  # the sleeping runner's model call
+# Upper margin on the median of a 2 ms sleep. time.sleep never returns early (CPython sleeps on the same monotonic
+# clock that perf_counter reads), so 2.0 ms is a hard floor. Above it: Linux's default timer slack (0.05 ms) and
+# the wake-up (measured median overshoot here 0.08 ms). On a loaded machine the woken thread may also wait for a
+# core: the scheduler's base slice is 0.75 ms x (1 + log2 CPUs) = 1.5 ms on 2 CPUs, the longest a task already
+# running normally keeps the core. 0.05 + 1.5 ms, rounded up to 1.6 ms, still fails a runner that sleeps twice.
+SLEEP_MARGIN_MS = 1.6
 
 
 def busy_wait(ms: float) -> None:
@@ -53,6 +66,33 @@ class BusySpectral(SpectralFrameRunner):
 
     def step(self, spec: np.ndarray) -> np.ndarray:
         busy_wait(self.ms)
+        return spec
+
+
+class LoggedBusy(BusySpectral):
+    """A busy spectral runner that also records when each model call started (perf_counter_ns)."""
+
+    name = "logged-busy"
+
+    def __init__(self, ms: float = 1.0) -> None:
+        super().__init__(ms)
+        self.starts: list[int] = []
+
+    def step(self, spec: np.ndarray) -> np.ndarray:
+        self.starts.append(time.perf_counter_ns())
+        return super().step(spec)
+
+
+class SleepSpectral(SpectralFrameRunner):
+    """A spectral frame runner whose model call sleeps 2 ms: the OS scheduler, not a spin, decides when it returns."""
+
+    name = "sleep-spectral"
+
+    def reset_state(self) -> None:
+        pass
+
+    def step(self, spec: np.ndarray) -> np.ndarray:
+        time.sleep(SLEEP_MS / 1000)
         return spec
 
 
@@ -191,6 +231,13 @@ def test_busy_spectral_runner_is_measured_within_tolerance(speech: np.ndarray) -
     assert s["streams_per_core"] == int(16.0 // s["step_mean_ms"])
 
 
+def test_sleeping_runner_is_measured_within_the_schedulers_overshoot(speech: np.ndarray) -> None:
+    """A model call that sleeps 2 ms (rather than spinning) measures 2 ms plus at most the OS's sleep overshoot."""
+    result = measure_runner(SleepSpectral(), frames=200, warmup=10, threads=1, audio=speech)
+    assert np.all(result.frames_ms >= SLEEP_MS)  # sleep cannot return early (see SLEEP_MARGIN_MS)
+    assert SLEEP_MS <= result.stats["p50_ms"] <= SLEEP_MS + SLEEP_MARGIN_MS
+
+
 def test_native_runner_rtf_uses_its_own_frame(speech: np.ndarray) -> None:
     result = measure_runner(BusyNative(1.0), frames=100, warmup=5, threads=1, audio=speech)
     s = result.stats
@@ -217,6 +264,63 @@ def test_suite_latency_interleaves_every_runner(speech: np.ndarray) -> None:
     assert stats["slow"]["mean_ms"] > stats["fast"]["mean_ms"] and stats["file"]["kind"] == "offline"
 
 
+def test_compare_runners_times_several_in_one_run_against_a_reference(speech: np.ndarray) -> None:
+    runners = {"double": LoggedBusy(1.0), "ref": LoggedBusy(0.5), "triple": LoggedBusy(1.5)}
+    comparison = compare_runners(runners, reference="ref", frames=200, warmup=5, audio=speech)
+    assert list(comparison.results) == ["double", "ref", "triple"] and set(comparison.ratios) == {"double", "triple"}
+    assert all(r.frames_ms.shape == (200,) for r in comparison.results.values())
+    # one interleaved run: every runner was called before any other had finished (not one after another)
+    assert max(r.starts[0] for r in runners.values()) < min(r.starts[-1] for r in runners.values())
+    for key, expected in (("double", 2.0), ("triple", 3.0)):
+        ratios = comparison.ratios[key]
+        assert ratios.model.low <= ratios.model.ratio <= ratios.model.high
+        # busy waits: the medians are the nominal times plus microseconds of call overhead (10 % allowed); the
+        # means can also carry a few preempted frames (25 %)
+        assert ratios.model.median_ratio == pytest.approx(expected, rel=0.1)
+        assert ratios.model.ratio == pytest.approx(expected, rel=0.25)
+        entry = comparison.to_dict(key)
+        assert (entry["runner"], entry["reference"], entry["ratio"]) == (key, "ref", ratios.model.ratio)
+    with pytest.raises(ConfigError, match="not comparable"):
+        compare_runners(
+            {"a": BusySpectral(0.1), "file": BusyOffline(1.0)}, reference="a", frames=4, warmup=0, audio=speech
+        )
+
+
+def test_runner_spec_parsing() -> None:
+    spec = RunnerSpec.parse("gtcrn-onnx:model=/models/a:b.onnx,intra_threads=1")
+    assert (spec.label, spec.name) == ("gtcrn-onnx:model=/models/a:b.onnx,intra_threads=1", "gtcrn-onnx")
+    assert spec.params == {"model": "/models/a:b.onnx", "intra_threads": "1"}  # split at the first colon only
+    assert RunnerSpec.parse("published-onnx") == RunnerSpec("published-onnx", "published-onnx", {})
+    with pytest.raises(ConfigError, match="NAME or NAME:key=value"):
+        RunnerSpec.parse(":engine=eager")
+    with pytest.raises(ConfigError, match="not of the form key=value"):
+        RunnerSpec.parse("gtcrn-stream:eager")
+
+
+def _frame_step_bench() -> ModuleType:
+    """tests/benchmarks/test_frame_step_bench.py as a module (its runner lists; nothing is run)."""
+    spec = importlib.util.spec_from_file_location("frame_step_bench", FRAME_STEP_BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_frame_step_benchmarks_cover_every_registered_runner() -> None:
+    """The benchmark lists its runners by hand; a newly registered runner must be added there, not forgotten."""
+    bench = _frame_step_bench()
+
+    def runner_names(entries: dict[str, tuple[str, dict]]) -> set[str]:
+        return {ALIASES.get(name, (name, {}))[0] for name, _ in entries.values()}
+
+    # the package's own runners: other tests register throwaway runners of their own
+    runners = {name: cls for name, cls in registry.available().items() if cls.__module__.startswith("gtcrn_bench.")}
+    framewise = {name for name, cls in runners.items() if issubclass(cls, FrameRunner)}
+    offline = set(runners) - framewise - {"noisy"}  # noisy returns its input: nothing to time
+    missing = (framewise - runner_names(bench.FRAME_RUNNERS)) | (offline - runner_names(bench.OFFLINE_RUNNERS))
+    assert not missing, f"add {sorted(missing)} to FRAME_RUNNERS or OFFLINE_RUNNERS in {FRAME_STEP_BENCH.name}"
+
+
 # --- thread settings ---------------------------------------------------------------------------------------------
 
 
@@ -230,6 +334,29 @@ def test_threads_reach_torch_and_onnxruntime(speech: np.ndarray, restore_torch_t
     assert settings["torch_intra_op"] == 2 and settings["onnxruntime"]["session.session"]["intra_op"] == 2
     stream = build_runner("gtcrn-stream", {}, threads=1)
     assert torch.get_num_threads() == 1 and thread_report(stream)["runner_param"] == {"threads": 1}
+
+
+def test_torch_inter_op_threads_are_set_or_the_reason_recorded(restore_torch_threads: None) -> None:
+    """torch changes inter-op threads at most once per process: a later change is refused, recorded, not raised."""
+    current = torch.get_num_interop_threads()
+    for threads in (current + 1, current + 2):  # the first may take (if nothing set it before); the second cannot
+        report = set_torch_threads(threads)
+        took = torch.get_num_interop_threads() == threads
+        assert report["torch_inter_op_requested"] == threads
+        assert ("torch_inter_op_not_set" in report) == (not took)
+    assert not took and "once per process" in report["torch_inter_op_not_set"]
+
+
+def test_cli_threads_set_torch_inter_op_threads(tmp_path: Path) -> None:
+    """In a fresh process (torch's default inter-op count is the core count), --threads 1 gives 1 inter-op thread."""
+    out = tmp_path / "lat.json"
+    args = ["latency", "-r", "published-onnx", "--frames", "20", "--warmup", "2", "--threads", "1", "--json", str(out)]
+    cli = "from gtcrn_bench.cli import app; app()"
+    done = subprocess.run([sys.executable, "-c", cli, *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    settings = json.loads(out.read_text())["thread_settings"]
+    assert (settings["torch_intra_op"], settings["torch_inter_op"], settings["torch_inter_op_requested"]) == (1, 1, 1)
+    assert "torch_inter_op_not_set" not in settings
 
 
 def test_thread_mismatch_is_refused(restore_torch_threads: None) -> None:
@@ -260,13 +387,54 @@ def test_cli_latency_json(tmp_path: Path) -> None:
 def test_cli_compare_reports_ratio_and_ci(tmp_path: Path) -> None:
     out = tmp_path / "cmp.json"
     args = ["latency", "-r", "gtcrn-stream", "--compare", "published-onnx", "--frames", "80", "--warmup", "4"]
-    result = CliRunner().invoke(app, [*args, "--json", str(out)])
+    result = CliRunner().invoke(app, [*args, "--compare-param", "optimization=basic", "--json", str(out)])
     assert result.exit_code == 0, result.output
-    cmp = json.loads(out.read_text())["compare"]
-    assert cmp["reference"] == "published-onnx" and cmp["confidence"] == 0.95
+    data = json.loads(out.read_text())
+    cmp = data["compare"]
+    assert cmp["runner"] == "gtcrn-stream" and cmp["reference"] == "published-onnx" and cmp["confidence"] == 0.95
     assert cmp["ci_low"] <= cmp["ratio"] <= cmp["ci_high"] and cmp["ratio"] > 0
-    assert set(cmp["reference_stats"]) >= JSON_KEYS
+    assert set(cmp["reference_stats"]) >= JSON_KEYS and cmp["reference_params"]["optimization"] == "basic"
+    assert data["compare_others"] == []  # one --compare: the JSON of before, plus an empty list
     assert "gtcrn-stream / published-onnx" in result.output and "CI" in result.output
+
+
+def test_cli_compares_several_runners_against_the_first_compare(tmp_path: Path) -> None:
+    """The same runner twice with other parameters, labelled by what was written; ratios to the first --compare."""
+    out = tmp_path / "cmp.json"
+    reference, basic, eager = (
+        "gtcrn-onnx:model=published-onnx",
+        "gtcrn-onnx:optimization=basic",
+        "gtcrn-stream:engine=eager",
+    )
+    compares = [arg for spec in (reference, basic, eager) for arg in ("--compare", spec)]
+    args = ["latency", "-r", "published-onnx", *compares, "--frames", "60", "--warmup", "4", "--json", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["runner"] == "published-onnx" and data["frames"] == 60
+    assert (data["compare"]["runner"], data["compare"]["reference"]) == ("published-onnx", reference)
+    others = data["compare_others"]
+    assert [(o["runner"], o["name"], o["reference"]) for o in others] == [
+        (basic, "gtcrn-onnx", reference),
+        (eager, "gtcrn-stream", reference),
+    ]
+    assert others[0]["params"]["optimization"] == "basic" and others[1]["params"]["engine"] == "eager"
+    for entry in [data["compare"], *others]:
+        assert entry["ci_low"] <= entry["ratio"] <= entry["ci_high"]
+    assert all(o["stats"]["frames"] == 60 and o["stats"]["runner"] == o["runner"] for o in others)
+    output = " ".join(result.output.split())
+    assert all(f"{key} / {reference}, model: mean ratio" in output for key in ("published-onnx", basic, eager))
+
+
+def test_cli_compare_mistakes_are_one_line_errors() -> None:
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, ["latency", "-r", "speex", "--frames", "10", *args])
+        assert result.exit_code == 2 and "Traceback" not in result.output
+        return " ".join(result.output.split())
+
+    assert "applies to a single --compare" in run("--compare", "rnnoise", "--compare", "dtln", "--compare-param", "a=1")
+    assert "--compare rnnoise: already timed" in run("--compare", "rnnoise", "--compare", "rnnoise")
+    assert "not of the form key=value" in run("--compare", "gtcrn-stream:eager")
 
 
 def test_cli_refuses_comparing_a_runner_with_itself() -> None:

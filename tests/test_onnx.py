@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 import soundfile as sf
 import torch
@@ -21,14 +22,15 @@ from gtcrn_bench.errors import CheckpointError, ConfigError
 from gtcrn_bench.models.checkpoint import load_gtcrn
 from gtcrn_bench.models.export_stream import to_export_stream
 from gtcrn_bench.models.stream import to_stream
-from gtcrn_bench.onnx.compare import run_torch_frames, spectrum, waveform
+from gtcrn_bench.onnx.compare import Probe, run_torch_frames, spectrum, waveform
 from gtcrn_bench.onnx.export import ExportResult, export_onnx
-from gtcrn_bench.onnx.interface import CACHE_SHAPES, MIX_SHAPE
-from gtcrn_bench.onnx.session import FrameSession, NonFiniteOutputError
+from gtcrn_bench.onnx.interface import CACHE_SHAPES, MIX_SHAPE, OUTPUT_NAMES
+from gtcrn_bench.onnx.session import OPTIMIZATION_LEVELS, FrameSession, NonFiniteOutputError
 from gtcrn_bench.runners import registry
 
 cli = CliRunner()
 PUBLISHED_NODES = 415  # nodes of the published gtcrn_simple.onnx
+MASK_WEIGHT = "decoder.de_convs.4.conv.weight"  # the decoder's last layer: the mask, so it reaches only ``enh``
 ORT_IR_VERSION = 8  # hand-built test graphs: an IR version every onnxruntime of the last years reads
 
 
@@ -43,6 +45,16 @@ def excerpt(tmp_path_factory: pytest.TempPathFactory, mix_wav: np.ndarray) -> Pa
     """The first 3 s of mix.wav as a file, to keep the verify runs short."""
     path = tmp_path_factory.mktemp("audio") / "mix-3s.wav"
     sf.write(str(path), mix_wav[: 3 * 16000], 16000, subtype="FLOAT")
+    return path
+
+
+@pytest.fixture(scope="module")
+def nan_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of dns3-stream with one NaN weight in the mask layer."""
+    checkpoint = torch.load(store.resolve("dns3-stream"), map_location="cpu", weights_only=True)
+    checkpoint["model"][MASK_WEIGHT].view(-1)[0] = float("nan")
+    path = tmp_path_factory.mktemp("nan") / "nan-weight.tar"
+    torch.save(checkpoint, path)
     return path
 
 
@@ -93,6 +105,30 @@ def test_export_onnx_command_writes_graph_and_sidecar(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "simplifier 'magic': choose one of onnxslim, onnxsim, none" in flat(bad.output)
 
 
+def test_export_of_a_nan_weight_is_a_one_line_error_naming_the_frame(tmp_path: Path, nan_checkpoint: Path) -> None:
+    out = tmp_path / "nan.onnx"
+    result = cli.invoke(app, ["export-onnx", "--checkpoint", str(nan_checkpoint), "-o", str(out)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)  # user_errors' exit, no TypeError
+    output = flat(result.output)
+    assert "Traceback" not in result.output and output.startswith("error: export of")
+    assert "NaN or Inf first appeared in frame 0 (t = 0.000 s) in enh" in output
+    assert f"the checkpoint holds NaN or Inf in {MASK_WEIGHT}" in output  # the cause, found in the weights
+    assert not out.exists() and not out.with_suffix(".json").exists()  # nothing was written
+
+
+def test_export_records_non_finite_errors_instead_of_hiding_them(
+    tmp_path: Path, nan_checkpoint: Path, mix_wav: np.ndarray
+) -> None:
+    """Written anyway on request (verify does): the sidecar says where the output turned NaN, not a 0.0 error."""
+    probe = Probe("mix-1s", mix_wav[:16000])
+    result = export_onnx(nan_checkpoint, tmp_path / "nan.onnx", probe=probe, require_finite=False)
+    check = json.loads(result.sidecar.read_text())["check_vs_pytorch_stream"]
+    assert check["first_non_finite"] == {"frame": 0, "outputs": ["enh"], "pytorch_finite": False}
+    assert check["max_abs_error"]["enh"] is None and check["waveform"]["max_abs"] is None  # JSON's "not finite"
+    # the mask does not feed the caches, so their comparison stays a finite float32 round-off
+    assert all(0 <= check["max_abs_error"][name] <= 1e-4 for name in OUTPUT_NAMES[1:])
+
+
 def test_export_module_equals_streaming_module_on_real_audio() -> None:
     """Folded batch norm, merged GRUs, 1-D convolutions: the same function as models/stream.py."""
     offline = load_gtcrn("vctk")  # other weights than the exported ones
@@ -128,6 +164,45 @@ def test_onnx_runner_parameters(tmp_path: Path) -> None:
         registry.create("gtcrn-onnx", optimization="fast")
     with pytest.raises(CheckpointError, match="neither a file nor a known alias"):
         registry.create("gtcrn-onnx", model=str(tmp_path / "missing.onnx"))
+
+
+@pytest.mark.parametrize("optimization", list(OPTIMIZATION_LEVELS))
+def test_onnx_runner_session_gets_the_requested_options(optimization: str) -> None:
+    runner = registry.create(
+        "gtcrn-onnx", model="published-onnx", intra_threads=2, inter_threads=3, optimization=optimization
+    )
+    options = runner.session.session.get_session_options()  # onnxruntime's own record of the built session
+    assert options.graph_optimization_level == OPTIMIZATION_LEVELS[optimization]
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (2, 3)
+    assert options.execution_mode == ort.ExecutionMode.ORT_SEQUENTIAL
+
+
+def test_onnx_runner_steps_through_its_preallocated_buffers(mix_wav: np.ndarray) -> None:
+    """step() hands back one output array whatever the frame, and the caches alternate between two fixed sets,
+    while onnxruntime really writes each frame's outputs into them (equal to a plain session.run of that frame)."""
+    runner = registry.create("gtcrn-onnx", model="published-onnx")
+    spec = spectrum(mix_wav[:16000]).numpy()
+    runner.reset()
+    caches = {name: np.zeros(shape, dtype=np.float32) for name, shape in CACHE_SHAPES.items()}
+    enh_outputs, enh_values, cache_pointers = [], [], []
+    for t in range(8):
+        frame = np.ascontiguousarray(spec[:, :, t : t + 1])
+        enh = runner.step(frame)
+        expected = runner.session.session.run(None, {"mix": frame, **caches})  # numpy in, fresh arrays out
+        np.testing.assert_array_equal(enh, expected[0])
+        written = runner.session.caches()
+        for (name, value), new in zip(written.items(), expected[1:], strict=True):
+            np.testing.assert_array_equal(value, new)
+            caches[name] = new
+        enh_outputs.append(enh)
+        enh_values.append(enh.copy())
+        cache_pointers.append({name: a.ctypes.data for name, a in written.items()})
+    first = enh_outputs[0]
+    assert all(e is first and e.ctypes.data == first.ctypes.data for e in enh_outputs)
+    assert not all(np.array_equal(v, enh_values[0]) for v in enh_values)  # new content each frame, same buffer
+    pointers_a, pointers_b = cache_pointers[0], cache_pointers[1]
+    assert set(pointers_a.values()).isdisjoint(pointers_b.values())  # two distinct buffer sets ...
+    assert cache_pointers == [pointers_a, pointers_b] * 4  # ... alternating, never reallocated
 
 
 def _save(graph: onnx.GraphProto, path: Path) -> Path:
@@ -249,7 +324,7 @@ def test_verify_passes_on_the_real_checkpoint(tmp_path: Path) -> None:
 
 def test_verify_fails_on_a_perturbed_checkpoint(tmp_path: Path, excerpt: Path) -> None:
     checkpoint = torch.load(store.resolve("dns3-stream"), map_location="cpu", weights_only=True)
-    checkpoint["model"]["decoder.de_convs.4.conv.weight"] *= 1.01  # the mask layer, 1 % off
+    checkpoint["model"][MASK_WEIGHT] *= 1.01  # the mask layer, 1 % off
     perturbed = tmp_path / "perturbed.tar"
     torch.save(checkpoint, perturbed)
     args = ["verify", "--checkpoint", str(perturbed), "--reference-onnx", "published-onnx", str(excerpt)]
@@ -264,6 +339,30 @@ def test_verify_fails_on_a_perturbed_checkpoint(tmp_path: Path, excerpt: Path) -
     # tolerances are overridable: loose enough, the same comparison passes
     loose = cli.invoke(app, [*args, "--latency-frames", "200", "--tol-waveform", "1", "--tol-spectrum", "100"])
     assert loose.exit_code == 0, loose.output
+
+
+def test_verify_names_the_first_non_finite_frame(tmp_path: Path, excerpt: Path) -> None:
+    nan = _nan_from_frame(tmp_path / "nan.onnx", 11)
+    out = tmp_path / "verify.json"
+    args = ["verify", "--checkpoint", "dns3-stream", "--onnx", str(nan), str(excerpt), "--json", str(out)]
+    result = cli.invoke(app, [*args, "--latency-frames", "20"])
+    assert result.exit_code == 1, result.output
+    output = flat(result.output)
+    for domain in ("spectrum", "waveform"):
+        assert (
+            f"FAIL export: {domain} error vs offline PyTorch is not finite: its output is NaN or Inf "
+            f"from frame 11 (t = 0.176 s) of {excerpt}"
+        ) in output
+    assert "FAIL stream" not in output and "verify failed: 2 of 4 checks failed" in output
+    report = json.loads(out.read_text())
+    frames = {e["stage"]: e["first_non_finite_frame"] for e in report["errors"]}
+    assert frames == {"offline": None, "stream": None, "export": 11}
+
+
+def test_verify_refuses_timing_no_frames() -> None:
+    result = cli.invoke(app, ["verify", "--checkpoint", "dns3-stream", "--latency-frames", "0"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)  # a usage error, not a ValueError
+    assert "Invalid value for '--latency-frames'" in flat(result.output)  # click's wording of a min= violation
 
 
 def test_verify_fails_on_a_graph_made_slow(tmp_path: Path, exported: ExportResult, excerpt: Path) -> None:

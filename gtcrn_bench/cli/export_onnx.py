@@ -13,6 +13,11 @@ import typer
 from gtcrn_bench.cli.app import app, console, user_errors
 
 
+def _error(value: float | None) -> str:
+    """A max abs error from the sidecar; None is how JSON records a difference involving NaN or Inf."""
+    return "non-finite" if value is None else f"{value:.2g}"
+
+
 @app.command("export-onnx")
 @user_errors
 def export_onnx_command(
@@ -30,7 +35,8 @@ def export_onnx_command(
     The graph is checked with onnx.checker and against the interface, and its
     outputs are compared frame by frame with the PyTorch streaming model; the
     sidecar records checkpoint sha256, versions, exporter, opset, node count
-    and those errors.
+    and those errors. A graph whose output turns NaN or Inf is refused (exit
+    status 2), naming the first frame where it did; nothing is written.
     """
     from gtcrn_bench.onnx.export import ExportOptions, export_onnx
 
@@ -42,10 +48,10 @@ def export_onnx_command(
         f"{options.exporter} exporter, {options.variant} module, clean-up: {options.simplifier})",
         highlight=False,
     )
-    errors = ", ".join(f"{k} {v:.2g}" for k, v in check["max_abs_error"].items())
+    errors = ", ".join(f"{k} {_error(v)}" for k, v in check["max_abs_error"].items())
     console.print(
         f"max abs error vs PyTorch streaming model over {check['frames']} frames of {check['probe']}: {errors}; "
-        f"waveform {check['waveform']['max_abs']:.2g}",
+        f"waveform {_error(check['waveform']['max_abs'])}",
         highlight=False,
     )
     console.print(f"sidecar: {result.sidecar}", highlight=False)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from gtcrn_bench.cli.app import app, console, user_errors
 from gtcrn_bench.errors import ConfigError
+
+if TYPE_CHECKING:
+    from gtcrn_bench.latency.build import RunnerSpec
+    from gtcrn_bench.latency.compare import Comparison
+    from gtcrn_bench.runners.base import Runner
 
 STAT_COLUMNS = ("mean", "p50", "p90", "p95", "p99", "max", "std")
 
@@ -25,7 +31,8 @@ def _load_audio(path: Path | None) -> tuple[np.ndarray, str]:
 
 
 def _table(stats: dict[str, Any]) -> Table:
-    table = Table(title=f"{stats['runner']} ({stats['kind']}): ms per call; RTF = mean / the runner's own hop")
+    title = f"{escape(stats['runner'])} ({stats['kind']}): ms per call; RTF = mean / the runner's own hop"
+    table = Table(title=title)
     for column in ("", "hop", *STAT_COLUMNS, "RTF"):
         table.add_column(column, justify="left" if not column else "right")
     rows = [("model", "")]
@@ -63,10 +70,71 @@ def _print_conditions(conditions: dict[str, Any], stats: dict[str, Any]) -> None
     )
 
 
+def _compare_specs(runner: str, compare: list[str], compare_param: list[str]) -> list[RunnerSpec]:
+    """The --compare entries in order, each label distinct from -r's and the others'."""
+    from gtcrn_bench.latency.build import RunnerSpec
+
+    if compare_param and len(compare) != 1:
+        raise ConfigError(
+            "--compare-param applies to a single --compare runner; "
+            "with several (or none), write each one's parameters into it: --compare NAME:key=value,key=value"
+        )
+    specs = [RunnerSpec.parse(text) for text in compare]
+    seen = {runner}
+    for spec in specs:
+        if spec.label in seen:
+            raise ConfigError(
+                f"--compare {spec.label}: already timed in this run; compare with a different runner, "
+                f"or the same one with other parameters ({spec.name}:key=value)"
+            )
+        seen.add(spec.label)
+    return specs
+
+
+def _print_ratios(comparison: Comparison, key: str) -> None:
+    """``key``'s ratios to the reference: the model call, and the whole step when it is timed apart."""
+    ratios = comparison.ratios[key]
+    pair = (comparison.results[key], comparison.results[comparison.reference])
+    rows = [("model", ratios.model)]
+    if any(r.stats["step_timed"] != r.stats["timed"] for r in pair):
+        rows.append(("whole step", ratios.step))
+    for label, ci in rows:
+        console.print(
+            f"{escape(key)} / {escape(comparison.reference)}, {label}: mean ratio {ci.ratio:.3f} "
+            f"({100 * ci.confidence:g}% CI {ci.low:.3f} to {ci.high:.3f}, bootstrap over {ci.blocks} blocks "
+            f"of {ci.block_frames} paired calls); median ratio {ci.median_ratio:.3f}",
+            highlight=False,
+        )
+
+
+def _comparison_json(
+    comparison: Comparison, main: str, specs: list[RunnerSpec], built: dict[str, Runner]
+) -> dict[str, Any]:
+    """``compare``: -r against the reference (the first --compare); ``compare_others``: each further --compare."""
+    reference = comparison.reference
+    others = [
+        {
+            **comparison.to_dict(spec.label),
+            "name": spec.name,
+            "params": built[spec.label].params(),
+            "stats": comparison.results[spec.label].stats,
+        }
+        for spec in specs[1:]
+    ]
+    return {
+        "compare": {
+            **comparison.to_dict(main),
+            "reference_stats": comparison.results[reference].stats,
+            "reference_params": built[reference].params(),
+        },
+        "compare_others": others,
+    }
+
+
 @app.command("latency")
 @user_errors
 def latency_command(
-    runner: Annotated[str, typer.Option("--runner", "-r", help="Runner name, or published-onnx (the reference).")],
+    runner: Annotated[str, typer.Option("--runner", "-r", help="Runner name, or published-onnx (an alias).")],
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="Runner parameter key=value (repeatable).")
     ] = None,
@@ -74,16 +142,24 @@ def latency_command(
         2000
     ),
     warmup: Annotated[int, typer.Option(min=0, help="Untimed frames before timing.")] = 200,
-    threads: Annotated[int, typer.Option(min=1, help="torch threads and the runners' onnxruntime threads.")] = 1,
+    threads: Annotated[
+        int, typer.Option(min=1, help="Threads for torch (intra-op; inter-op where still allowed) and onnxruntime.")
+    ] = 1,
     repeats: Annotated[int, typer.Option(min=2, help="Whole-file calls timed for offline runners.")] = 5,
     audio: Annotated[
         Path | None, typer.Option(help="Speech whose frames feed the runners (default: the store's test-mix).")
     ] = None,
     compare: Annotated[
-        str | None, typer.Option(help="Time this runner interleaved with the first (e.g. published-onnx).")
+        list[str] | None,
+        typer.Option(
+            help="Runner to time in the same run, NAME or NAME:key=value,key=value (repeatable). The first one is "
+            "the reference: -r and every further --compare get their ratio to it. The text labels the runner, "
+            "so one runner can be given twice with other parameters."
+        ),
     ] = None,
     compare_param: Annotated[
-        list[str] | None, typer.Option(help="Parameter key=value of the --compare runner (repeatable).")
+        list[str] | None,
+        typer.Option(help="Parameter key=value of the --compare runner when there is one (repeatable)."),
     ] = None,
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level of the ratio's CI.")] = 0.95,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON.")] = None,
@@ -92,32 +168,38 @@ def latency_command(
 
     RTF is the mean time over the runner's own hop (16 ms for GTCRN, 10 ms for
     RNNoise's 48 kHz frames, the whole file for offline runners). Frames come
-    from real speech; --compare times a second runner frame by frame
-    interleaved with the first and reports the ratio of means with a
-    block-bootstrap confidence interval.
+    from real speech. With --compare, all runners are timed in one run, in
+    turns of 10 frames each (every turn opened by one untimed call), and each
+    gets its ratio of means to the first --compare with a block-bootstrap
+    confidence interval.
+
+    Example, the export and the eager PyTorch module against the published graph:
+    -r gtcrn-onnx -p checkpoint=dns3-stream --compare published-onnx --compare gtcrn-stream:engine=eager
     """
     from gtcrn_bench.latency.build import build_runner
     from gtcrn_bench.latency.compare import compare_runners
     from gtcrn_bench.latency.conditions import conditions
     from gtcrn_bench.latency.measure import measure_runner
+    from gtcrn_bench.latency.threads import set_torch_threads
     from gtcrn_bench.runners.registry import parse_params
 
+    specs = _compare_specs(runner, compare or [], compare_param or [])
     wave, source = _load_audio(audio)
+    set_torch_threads(threads)  # before any runner is built: torch's inter-op count can only be set early
     main = build_runner(runner, parse_params(param or []), threads)
     out: dict[str, Any]
-    if compare is None:
+    if not specs:
         result = measure_runner(
             main, frames=frames, warmup=warmup, threads=threads, audio=wave, repeats=repeats, key=runner
         )
         out = {**result.stats, "params": main.params()}
         _print_result(result.stats)
     else:
-        if compare == runner:
-            raise ConfigError(f"--compare {compare}: compare with a different runner")
-        other = build_runner(compare, parse_params(compare_param or []), threads)
+        extra = parse_params(compare_param or [])
+        built = {runner: main} | {spec.label: spec.build(threads, extra) for spec in specs}
         comparison = compare_runners(
-            {runner: main, compare: other},
-            reference=compare,
+            built,
+            reference=specs[0].label,
             frames=frames,
             warmup=warmup,
             audio=wave,
@@ -125,27 +207,12 @@ def latency_command(
             repeats=repeats,
             confidence=confidence,
         )
-        for stats in (comparison.results[runner].stats, comparison.results[compare].stats):
-            _print_result(stats)
-        ratios = [("model", comparison.model)]
-        if any(r.stats["step_timed"] != r.stats["timed"] for r in comparison.results.values()):
-            ratios.append(("whole step", comparison.step))
-        for label, ci in ratios:
-            console.print(
-                f"{runner} / {compare}, {label}: mean ratio {ci.ratio:.3f} "
-                f"({100 * ci.confidence:g}% CI {ci.low:.3f} to {ci.high:.3f}, bootstrap over {ci.blocks} blocks "
-                f"of {ci.block_frames} paired calls); median ratio {ci.median_ratio:.3f}",
-                highlight=False,
-            )
-        out = {
-            **comparison.results[runner].stats,
-            "params": main.params(),
-            "compare": {
-                **comparison.to_dict(),
-                "reference_stats": comparison.results[compare].stats,
-                "reference_params": other.params(),
-            },
-        }
+        for result in comparison.results.values():
+            _print_result(result.stats)
+        for key in comparison.ratios:
+            _print_ratios(comparison, key)
+        out = {**comparison.results[runner].stats, "params": main.params()}
+        out |= _comparison_json(comparison, runner, specs, built)
     env = conditions()
     _print_conditions(env, out)
     out |= {"audio": source, "conditions": env}

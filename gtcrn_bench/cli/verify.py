@@ -67,7 +67,7 @@ def verify_command(
     max_slowdown: Annotated[
         float, typer.Option(help="Allowed per-frame time of the export over the reference's (median ratio).")
     ] = _DEFAULTS.slowdown,
-    latency_frames: Annotated[int, typer.Option(help="Frames timed per graph.")] = LATENCY_FRAMES,
+    latency_frames: Annotated[int, typer.Option(min=1, help="Frames timed per graph.")] = LATENCY_FRAMES,
     threads: Annotated[int, typer.Option(help="onnxruntime intra-op threads.")] = 1,
     exporter: Annotated[str, typer.Option(help="Exporter when exporting now: legacy or dynamo.")] = "legacy",
     variant: Annotated[str, typer.Option(help="Module exported now: export or stream.")] = "export",
@@ -76,7 +76,9 @@ def verify_command(
     """Check that offline -> streaming -> ONNX kept the numbers and the speed; exit 1 when a check fails.
 
     Every stage is compared with offline PyTorch on the spectrum and the
-    waveform; the ONNX graphs are timed per frame, interleaved in this run.
+    waveform (a stage whose output holds NaN or Inf fails, naming the first
+    such frame); the ONNX graphs are timed per frame in this run, interleaved
+    in turns of 10 frames each, every turn opened by one untimed call.
     Default tolerances: spectrum 1e-4, waveform 1e-5 (float32 round-off of
     these conversions is ~1e-5 and ~1e-7), slowdown 1.25x the reference.
     """

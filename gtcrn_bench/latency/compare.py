@@ -1,9 +1,10 @@
-"""Two runners timed side by side in one run, and the ratio of their mean times with a confidence interval.
+"""Runners timed side by side in one run, and each one's ratio of mean times to a reference, with a CI.
 
-The CI method: the two runners are timed interleaved (turns of a few frames
-each, alternating), so frame i of one and frame i of the other ran within
-milliseconds of each other and share the machine's load at that moment: the
-frames are *paired*. Frame times are not independent (a busy spell on the
+The CI method: the runners are timed interleaved (turns of
+:data:`~gtcrn_bench.timing.TURN_FRAMES` frames each, every turn opened by one
+untimed call, the runners taking turns in rotating order), so frame i of one
+and frame i of the reference ran within milliseconds of each other and share
+the machine's load at that moment: the frames are *paired*. Frame times are not independent (a busy spell on the
 machine slows hundreds of consecutive frames), so a bootstrap over single
 frames would give intervals far too narrow. Instead the paired series are cut
 into consecutive blocks of :data:`BOOTSTRAP_BLOCK` frames (a moving-block
@@ -98,27 +99,45 @@ def ratio_of_means(
     )
 
 
-@dataclass
-class Comparison:
-    """``runner`` against ``reference``, timed in one interleaved run: both results and the ratios."""
+@dataclass(frozen=True)
+class Ratios:
+    """One runner's ratios of mean times to the reference's: the model call and the whole frame step."""
 
-    runner: str
-    reference: str
-    results: dict[str, LatencyResult]
     model: RatioCI
     step: RatioCI
 
-    def to_dict(self) -> dict[str, Any]:
+
+@dataclass
+class Comparison:
+    """Runners timed in one interleaved run: every result, and each runner's ratios to ``reference``."""
+
+    reference: str
+    results: dict[str, LatencyResult]  # every runner, the reference included, in the order given
+    ratios: dict[str, Ratios]  # every runner but the reference
+
+    def to_dict(self, key: str) -> dict[str, Any]:
+        """Runner ``key`` against the reference, JSON-ready (``ratio``, ``ci_low``, ``ci_high``: the model call)."""
+        ratios = self.ratios[key]
         return {
-            "runner": self.runner,
+            "runner": key,
             "reference": self.reference,
-            "ratio": self.model.ratio,
-            "ci_low": self.model.low,
-            "ci_high": self.model.high,
-            "confidence": self.model.confidence,
-            "model_call": self.model.to_dict(),
-            "step": self.step.to_dict(),
+            "ratio": ratios.model.ratio,
+            "ci_low": ratios.model.low,
+            "ci_high": ratios.model.high,
+            "confidence": ratios.model.confidence,
+            "model_call": ratios.model.to_dict(),
+            "step": ratios.step.to_dict(),
         }
+
+
+def _check_comparable(runners: dict[str, Runner], reference: str) -> None:
+    """Every runner must be frame-wise like the reference, or offline like it: their times are per frame or per file."""
+    if len(runners) < 2 or reference not in runners:
+        raise ValueError("compare two or more runners, one of them the reference")
+    framewise = isinstance(runners[reference], FrameRunner)
+    for key, runner in runners.items():
+        if isinstance(runner, FrameRunner) != framewise:
+            raise ConfigError(f"'{key}' and '{reference}' are not comparable: one is frame-wise, the other offline")
 
 
 def compare_runners(
@@ -132,22 +151,23 @@ def compare_runners(
     repeats: int = OFFLINE_REPEATS,
     confidence: float = 0.95,
 ) -> Comparison:
-    """Time two runners (by key; ``reference`` is one of them) interleaved; ratio of means other / reference.
+    """Time two or more runners (by key) interleaved in one run; each one's ratio of means to ``reference``.
 
-    Both frame-wise or both offline. When their hops differ (RNNoise's 10 ms
-    against GTCRN's 16 ms), the ratio is of mean RTFs, i.e. of compute per second of audio.
+    All frame-wise or all offline. When hops differ (RNNoise's 10 ms against
+    GTCRN's 16 ms), a ratio is of mean RTFs, i.e. of compute per second of audio.
     """
-    if len(runners) != 2 or reference not in runners:
-        raise ValueError("compare exactly two runners, one of them the reference")
-    (other,) = (k for k in runners if k != reference)
-    if isinstance(runners[other], FrameRunner) != isinstance(runners[reference], FrameRunner):
-        raise ConfigError(f"'{other}' and '{reference}' are not comparable: one is frame-wise, the other offline")
+    _check_comparable(runners, reference)
     results = measure_many(runners, frames=frames, warmup=warmup, audio=audio, threads=threads, repeats=repeats)
-    a, b = results[other].stats, results[reference].stats
+    base = results[reference]
 
-    def ratio(times: str, hop: str) -> RatioCI:
+    def ratio(result: LatencyResult, times: str, hop: str) -> RatioCI:
         # per-frame RTFs: with equal hops (the usual case) this is the ratio of mean frame times
-        x, y = getattr(results[other], times) / a[hop], getattr(results[reference], times) / b[hop]
+        x, y = getattr(result, times) / result.stats[hop], getattr(base, times) / base.stats[hop]
         return ratio_of_means(x, y, confidence=confidence)
 
-    return Comparison(other, reference, results, ratio("frames_ms", "hop_ms"), ratio("step_frames_ms", "step_hop_ms"))
+    ratios = {
+        key: Ratios(ratio(result, "frames_ms", "hop_ms"), ratio(result, "step_frames_ms", "step_hop_ms"))
+        for key, result in results.items()
+        if key != reference
+    }
+    return Comparison(reference, results, ratios)

@@ -95,14 +95,17 @@ def measure_many(
 ) -> dict[str, LatencyResult]:
     """Time several runners interleaved: frame runners ``frames`` frames each, offline ones ``repeats`` files.
 
-    ``threads``: when given, torch is set to it and every onnxruntime session
-    must already use it (built with the runner's thread parameter); the
-    settings the libraries report are recorded either way.
+    ``threads``: when given, torch is set to it (intra-op, and inter-op where
+    torch still allows: see :mod:`gtcrn_bench.latency.threads`) and every
+    onnxruntime session must already use it (built with the runner's thread
+    parameter); the settings the libraries report are recorded either way,
+    with what was requested.
     """
     if frames < 1 or warmup < 0 or repeats < 1:
         raise ValueError("frames and repeats must be >= 1, warmup >= 0")
+    requested: dict[str, Any] = {}
     if threads is not None:
-        set_torch_threads(threads)
+        requested = set_torch_threads(threads)
         for runner in runners.values():
             check_threads(runner, threads)
     plan = {key: targets(runner, audio) for key, runner in runners.items()}
@@ -121,7 +124,7 @@ def measure_many(
         whole = step_ms.get(key, ms)
         used = threads if threads is not None else thread_report(runners[key])["torch_intra_op"]
         stats = _stats(key, t, ms, whole, warmup, used)
-        stats["thread_settings"] = thread_report(runners[key])
+        stats["thread_settings"] = thread_report(runners[key]) | requested
         results[key] = LatencyResult(stats, ms, whole)
     return results
 

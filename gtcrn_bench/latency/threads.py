@@ -1,10 +1,13 @@
 """Thread settings for timing: one count applied to torch and to a runner's onnxruntime sessions, then read back.
 
-torch's intra-op pool is process-wide (``torch.set_num_threads``); onnxruntime
-fixes its threads per session when the session is built, so the count goes to
-the runner's constructor parameter (``intra_threads`` for gtcrn-onnx,
-``threads`` for runners with one). What the libraries report afterwards is
-recorded, not what was asked for.
+torch's intra-op pool is process-wide (``torch.set_num_threads``, settable at
+any time). Its inter-op pool is too, but ``torch.set_num_interop_threads``
+works only once per process and only before any inter-op work has started;
+it is set when torch still allows it, and otherwise left as it is, with the
+reason recorded. onnxruntime fixes its threads per session when the session is
+built, so the count goes to the runner's constructor parameter
+(``intra_threads`` for gtcrn-onnx, ``threads`` for runners with one). What
+the libraries report afterwards is recorded, not what was asked for.
 """
 
 from __future__ import annotations
@@ -38,11 +41,31 @@ def with_threads(cls: type[Runner], params: dict[str, Any], threads: int) -> dic
     return {**params, name: threads}
 
 
-def set_torch_threads(threads: int) -> None:
-    """torch's intra-op thread count for this process."""
+def _set_torch_interop(threads: int) -> str | None:
+    """Set torch's inter-op thread count if torch still allows it; None when it is ``threads``, else why not."""
+    if torch.get_num_interop_threads() == threads:  # reading the count does not start the pool
+        return None
+    try:
+        torch.set_num_interop_threads(threads)
+    except RuntimeError:  # set before in this process, or inter-op work has already started
+        return (
+            f"left at {torch.get_num_interop_threads()}: torch sets inter-op threads once per process, "
+            "before any inter-op work, and that moment had passed"
+        )
+    return None
+
+
+def set_torch_threads(threads: int) -> dict[str, Any]:
+    """torch's intra-op and (where still allowed) inter-op thread counts for this process.
+
+    Returns what was asked for, to record next to what torch reports: ``torch_inter_op_requested``
+    and, when the inter-op count could not be set, ``torch_inter_op_not_set`` with the reason.
+    """
     if threads < 1:
         raise ConfigError(f"threads must be >= 1, got {threads}")
     torch.set_num_threads(threads)
+    reason = _set_torch_interop(threads)
+    return {"torch_inter_op_requested": threads} | ({"torch_inter_op_not_set": reason} if reason else {})
 
 
 def onnx_sessions(runner: Runner) -> dict[str, Any]:

@@ -96,6 +96,12 @@ def run_frames(step: FrameStep, spec: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(np.concatenate([step(frame).copy() for frame in frames], axis=2))
 
 
+def first_non_finite_frame(spec: np.ndarray | torch.Tensor) -> int | None:
+    """Index of the first frame of a (1, 257, T, 2) spectrum holding NaN or Inf; None when every value is finite."""
+    finite = np.isfinite(np.asarray(spec)).all(axis=(0, 1, 3))
+    return None if finite.all() else int(np.argmin(finite))
+
+
 @dataclass(frozen=True)
 class ErrorStats:
     """How far ``test`` is from ``reference``: max abs difference and the SNR of the difference (dB)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import platform
+import shutil
 import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -36,7 +37,7 @@ from gtcrn_bench.models.gtcrn import GTCRN
 from gtcrn_bench.models.stream import to_stream, zero_caches
 from gtcrn_bench.onnx.compare import ErrorStats, Probe, probe_inputs, spectrum, torch_single_thread, waveform
 from gtcrn_bench.onnx.interface import INPUT_NAMES, MIX_SHAPE, OUTPUT_NAMES
-from gtcrn_bench.onnx.session import FrameSession
+from gtcrn_bench.onnx.session import FrameSession, NonFiniteOutputError
 from gtcrn_bench.store import resolve
 
 EXPORTERS = ("legacy", "dynamo")
@@ -135,26 +136,40 @@ def _tool_versions(options: ExportOptions) -> dict[str, str]:
     }
 
 
+def _max_abs_error(test: np.ndarray, reference: np.ndarray) -> float:
+    """Largest absolute difference; inf when either side holds NaN or Inf (a plain max would hide a NaN)."""
+    diff = np.abs(test - reference)
+    return float(np.max(diff)) if np.all(np.isfinite(diff)) else float("inf")
+
+
 def max_errors_vs_stream(path: Path, offline: GTCRN, probe: Probe, frames: int = CHECK_FRAMES) -> dict[str, Any]:
     """Step the ONNX graph and the PyTorch streaming module side by side; largest difference of every output.
 
     Each runs on its own caches from zero, as a deployment would, so cache
-    errors accumulate as they do in use. Also compares the waveforms.
+    errors accumulate as they do in use. Also compares the waveforms. A
+    difference involving NaN or Inf is recorded as None (JSON has no inf);
+    ``first_non_finite`` names the first frame where one of the graph's
+    outputs held NaN or Inf, and whether the PyTorch module's did too (None: all finite).
     """
     reference = to_stream(offline)
     session = FrameSession(path)
     spec = spectrum(probe.wave)[:, :, :frames]
     caches = zero_caches()
     worst = dict.fromkeys(OUTPUT_NAMES, 0.0)
+    first_non_finite = None
     onnx_frames, torch_frames = [], []
     with torch.inference_mode(), torch_single_thread():
         for t in range(spec.shape[2]):
             frame = spec[:, :, t : t + 1]
             expected = reference(frame, *caches)
             enh = session.step(frame.numpy()).copy()
+            bad = session.non_finite_outputs()
+            if bad and first_non_finite is None:
+                torch_finite = all(bool(torch.isfinite(e).all()) for e in expected)
+                first_non_finite = {"frame": t, "outputs": bad, "pytorch_finite": torch_finite}
             got = [enh, *(c.copy() for c in session.caches().values())]  # caches written by this step
             for name, a, b in zip(OUTPUT_NAMES, got, expected, strict=True):
-                worst[name] = max(worst[name], float(np.max(np.abs(a - b.numpy()))))
+                worst[name] = max(worst[name], _max_abs_error(a, b.numpy()))
             caches = expected[1:]
             onnx_frames.append(got[0])
             torch_frames.append(expected[0].numpy())
@@ -162,36 +177,77 @@ def max_errors_vs_stream(path: Path, offline: GTCRN, probe: Probe, frames: int =
         waveform(torch.from_numpy(np.concatenate(onnx_frames, axis=2))),
         waveform(torch.from_numpy(np.concatenate(torch_frames, axis=2))),
     )
-    return {"probe": probe.name, "frames": int(spec.shape[2]), "max_abs_error": worst, "waveform": wave_error.to_dict()}
+    return {
+        "probe": probe.name,
+        "frames": int(spec.shape[2]),
+        "max_abs_error": {name: (v if np.isfinite(v) else None) for name, v in worst.items()},
+        "waveform": wave_error.to_dict(),
+        "first_non_finite": first_non_finite,
+    }
+
+
+def _non_finite_weights(model: torch.nn.Module) -> list[str]:
+    """Names of the state-dict tensors holding NaN or Inf (the checkpoint's keys: GTCRN loads strictly)."""
+    return [
+        name
+        for name, tensor in model.state_dict().items()
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())
+    ]
+
+
+def _non_finite_export_error(checkpoint: str | Path, offline: GTCRN, check: dict[str, Any]) -> NonFiniteOutputError:
+    """Why the export is refused: where the graph's output first went non-finite, and the likely cause."""
+    found = check["first_non_finite"]
+    if found["pytorch_finite"]:
+        cause = "the PyTorch streaming model's outputs are finite there, so the conversion broke them"
+    else:
+        cause = "the PyTorch streaming model's outputs are not finite there either"
+        weights = _non_finite_weights(offline)
+        if weights:
+            shown = ", ".join(weights[:3]) + (f" and {len(weights) - 3} more" if len(weights) > 3 else "")
+            cause += f": the checkpoint holds NaN or Inf in {shown}"
+    what = f"export of {checkpoint}: the exported graph's output on {check['probe']}"
+    return NonFiniteOutputError.first_in(what, found["frame"], found["outputs"], f"{cause}; nothing was written")
 
 
 def export_onnx(
-    checkpoint: str | Path, out: str | Path, options: ExportOptions | None = None, probe: Probe | None = None
+    checkpoint: str | Path,
+    out: str | Path,
+    options: ExportOptions | None = None,
+    probe: Probe | None = None,
+    *,
+    require_finite: bool = True,
 ) -> ExportResult:
     """Export ``checkpoint`` (alias or path) as a streaming ONNX graph at ``out``; sidecar JSON next to it.
 
     The graph passes ``onnx.checker`` (full check) and the published-interface
     check; its outputs are compared with the PyTorch streaming model on
     ``probe`` (default: ``mix.wav`` from the store, else generated noise).
+    A graph whose outputs hold NaN or Inf on the probe raises
+    :class:`NonFiniteOutputError` naming the first such frame, and nothing is
+    written; ``require_finite=False`` writes it anyway (``verify`` reports it as failed checks instead).
     """
     options = options or ExportOptions()
     out = Path(out)
     if out.suffix == ".json":
         raise ConfigError(f"{out}: the graph needs another name than its .json sidecar (e.g. {out.stem}.onnx)")
-    out.parent.mkdir(parents=True, exist_ok=True)
     checkpoint_path = resolve(checkpoint)
     offline = load_gtcrn(checkpoint)
     with tempfile.TemporaryDirectory(prefix="gtcrn-export-") as tmp:  # nothing half-made lands at ``out``
-        raw = Path(tmp) / "raw.onnx"
+        raw, staged = Path(tmp) / "raw.onnx", Path(tmp) / "graph.onnx"
         _torch_export(streaming_module(offline, options.variant), raw, options)
         exported = onnx.load(str(raw))
-    model = _clean_up(exported, options.simplifier)
-    try:
-        onnx.checker.check_model(model, full_check=True)
-    except onnx.checker.ValidationError as exc:
-        raise GtcrnBenchError(f"{out}: the exported graph fails onnx.checker: {str(exc).splitlines()[0]}") from exc
-    onnx.save(model, str(out))
-    check = max_errors_vs_stream(out, offline, probe or probe_inputs()[0])
+        model = _clean_up(exported, options.simplifier)
+        try:
+            onnx.checker.check_model(model, full_check=True)
+        except onnx.checker.ValidationError as exc:
+            raise GtcrnBenchError(f"{out}: the exported graph fails onnx.checker: {str(exc).splitlines()[0]}") from exc
+        onnx.save(model, str(staged))
+        check = max_errors_vs_stream(staged, offline, probe or probe_inputs()[0])
+        if require_finite and check["first_non_finite"] is not None:
+            raise _non_finite_export_error(checkpoint, offline, check)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(staged, out)
     info = {
         "onnx": {
             "path": str(out),

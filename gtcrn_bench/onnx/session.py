@@ -19,7 +19,8 @@ import onnxruntime as ort
 from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
 from gtcrn_bench.errors import CheckpointError, ConfigError, GtcrnBenchError
-from gtcrn_bench.onnx.interface import CACHE_SHAPES, MIX_SHAPE, check_interface
+from gtcrn_bench.onnx.interface import CACHE_SHAPES, MIX_SHAPE, OUTPUT_NAMES, check_interface
+from gtcrn_bench.stft import HOP, SAMPLE_RATE
 
 OPTIMIZATION_LEVELS = {
     "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
@@ -41,6 +42,11 @@ _LOAD_ERRORS = (
 )
 
 
+def frame_time(frame: int) -> str:
+    """``frame 11 (t = 0.176 s)``: a 0-based frame index and where it sits in the audio, for messages."""
+    return f"frame {frame} (t = {frame * HOP / SAMPLE_RATE:.3f} s)"
+
+
 class NonFiniteOutputError(GtcrnBenchError):
     """A model produced NaN or Inf; ``frame`` is the first frame (0-based) where it appeared."""
 
@@ -48,6 +54,15 @@ class NonFiniteOutputError(GtcrnBenchError):
         super().__init__(message)
         self.frame = frame
         self.tensor = tensor
+
+    @classmethod
+    def first_in(cls, what: str, frame: int, tensors: list[str], detail: str = "") -> NonFiniteOutputError:
+        """The error for ``tensors`` (output names) of ``what`` turning non-finite first in ``frame``.
+
+        One wording for every place that finds it (the runner, the export check), so users see one message.
+        """
+        message = f"{what}: NaN or Inf first appeared in {frame_time(frame)} in {', '.join(tensors)}"
+        return cls(message + (f"; {detail}" if detail else ""), frame, tensors[0])
 
 
 def session_options(intra_threads: int = 1, inter_threads: int = 1, optimization: str = "all") -> ort.SessionOptions:
@@ -122,3 +137,8 @@ class FrameSession:
     def caches(self) -> dict[str, np.ndarray]:
         """The caches the next :meth:`step` will read (views, valid until that call)."""
         return self._caches[self._current]
+
+    def non_finite_outputs(self) -> list[str]:
+        """Names of the last :meth:`step`'s outputs holding NaN or Inf, in interface order (empty: all finite)."""
+        outputs = {"enh": self._enh, **{f"{name}_out": a for name, a in self.caches().items()}}
+        return [name for name in OUTPUT_NAMES if not np.all(np.isfinite(outputs[name]))]

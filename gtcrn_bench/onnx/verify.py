@@ -3,9 +3,11 @@
 Every stage enhances the same audio; each is compared with the offline
 PyTorch model on the spectrum and on the waveform (max abs error and SNR of
 the difference). The ONNX graphs are also timed per frame in the same process,
-interleaved, and the exported graph's median time is compared with the
-reference graph's. A check fails when an error exceeds its tolerance or the
-exported graph is slower than the reference by more than the allowed factor.
+interleaved in turns of a few frames each (:func:`measure_latency`), and the
+exported graph's median time is compared with the reference graph's. A check
+fails when an error exceeds its tolerance (a stage whose output holds NaN or
+Inf fails with the first frame where it appeared) or the exported graph is
+slower than the reference by more than the allowed factor.
 Default tolerances and their reasons: :mod:`gtcrn_bench.onnx.tolerances`.
 """
 
@@ -29,6 +31,7 @@ from gtcrn_bench.models.stream import to_stream
 from gtcrn_bench.onnx.compare import (
     ErrorStats,
     Probe,
+    first_non_finite_frame,
     probe_inputs,
     run_frames,
     run_offline,
@@ -37,7 +40,7 @@ from gtcrn_bench.onnx.compare import (
     waveform,
 )
 from gtcrn_bench.onnx.export import ExportOptions, export_onnx
-from gtcrn_bench.onnx.session import FrameSession
+from gtcrn_bench.onnx.session import FrameSession, frame_time
 from gtcrn_bench.onnx.tolerances import LATENCY_FRAMES, Tolerances
 from gtcrn_bench.store import resolve
 from gtcrn_bench.timing import REWARM_CALLS, TURN_FRAMES, LatencyStats, latency_ratio, time_interleaved
@@ -48,12 +51,17 @@ LATENCY_WARMUP = 100
 
 @dataclass(frozen=True)
 class StageError:
-    """One stage's output on one file compared with offline PyTorch."""
+    """One stage's output on one file compared with offline PyTorch.
+
+    ``first_non_finite_frame``: the first frame of this stage's output
+    spectrum holding NaN or Inf (None: all finite), so a failure can say where it began.
+    """
 
     stage: str
     file: str
     spectrum: ErrorStats
     waveform: ErrorStats
+    first_non_finite_frame: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +69,7 @@ class StageError:
             "file": self.file,
             "spectrum": self.spectrum.to_dict(),
             "waveform": self.waveform.to_dict(),
+            "first_non_finite_frame": self.first_non_finite_frame,
         }
 
 
@@ -126,8 +135,19 @@ class VerifyResult:
         }
 
 
+def _non_finite_reason(row: StageError, offline: StageError) -> str:
+    """Why an error is not finite: this stage's output, or the offline reference it is compared with."""
+    if row.first_non_finite_frame is not None:
+        return f"its output is NaN or Inf from {frame_time(row.first_non_finite_frame)} of {row.file}"
+    if offline.first_non_finite_frame is not None:
+        where = frame_time(offline.first_non_finite_frame)
+        return f"the offline PyTorch reference is NaN or Inf from {where} of {row.file}: nothing to compare with"
+    return f"the difference from offline PyTorch overflows (Inf) on {row.file}"
+
+
 def _error_checks(errors: list[StageError], tolerances: Tolerances) -> list[Check]:
     """Per stage, the worst file's spectrum and waveform errors against their tolerances."""
+    offline = {e.file: e for e in errors if e.stage == OFFLINE}
     checks = []
     for stage in dict.fromkeys(e.stage for e in errors if e.stage != OFFLINE):
         rows = [e for e in errors if e.stage == stage]
@@ -135,17 +155,16 @@ def _error_checks(errors: list[StageError], tolerances: Tolerances) -> list[Chec
             worst = max(rows, key=lambda e: getattr(e, domain).max_abs)
             value = getattr(worst, domain).max_abs
             passed = bool(value <= limit)
-            verdict = "within" if passed else "exceeds"
-            checks.append(
-                Check(
-                    f"{stage} {domain}",
-                    passed,
-                    value,
-                    limit,
+            if np.isfinite(value):
+                verdict = "within" if passed else "exceeds"
+                message = (
                     f"{stage}: {domain} max abs error {value:.3g} vs offline PyTorch {verdict} tolerance {limit:g}"
-                    f" (worst file: {worst.file})",
+                    f" (worst file: {worst.file})"
                 )
-            )
+            else:
+                reason = _non_finite_reason(worst, offline[worst.file])
+                message = f"{stage}: {domain} error vs offline PyTorch is not finite: {reason}"
+            checks.append(Check(f"{stage} {domain}", passed, value, limit, message))
     return checks
 
 
@@ -192,7 +211,13 @@ def _compare(probes: list[Probe], outputs: dict[str, list[torch.Tensor]]) -> lis
         for probe, spec, ref_spec, ref_wave in zip(probes, specs, outputs[OFFLINE], reference_waves, strict=True):
             wave = waveform(spec)
             rows.append(
-                StageError(stage, probe.name, ErrorStats.between(spec, ref_spec), ErrorStats.between(wave, ref_wave))
+                StageError(
+                    stage,
+                    probe.name,
+                    ErrorStats.between(spec, ref_spec),
+                    ErrorStats.between(wave, ref_wave),
+                    first_non_finite_frame(spec),
+                )
             )
     return rows
 
@@ -202,8 +227,11 @@ def measure_latency(
 ) -> list[GraphLatency]:
     """Time every graph per frame on the probes' real frames, interleaved; ratios to the ``reference`` graph.
 
-    Caches keep running across repeats of the probe frames (their values do
-    not change the graphs' work).
+    The graphs take turns of :data:`~gtcrn_bench.timing.TURN_FRAMES` frames
+    each, every turn opened by one untimed call, so each timed frame runs with
+    its graph's code and weights in cache while all graphs share the machine's
+    load within milliseconds. Caches keep running across repeats of the probe
+    frames (their values do not change the graphs' work).
     """
     sessions = {stage: FrameSession(path, intra_threads=threads) for stage, path in graphs.items()}
     spec_frames = np.concatenate([spectrum(p.wave).numpy() for p in probes], axis=2)
@@ -280,7 +308,9 @@ def verify(
     result.info["files"] = [p.name for p in probes]
     with tempfile.TemporaryDirectory(prefix="gtcrn-verify-") as tmp:
         if onnx_path is None:
-            exported = export_onnx(checkpoint, Path(tmp) / "gtcrn-export.onnx", export_options, probe=probes[0])
+            exported = export_onnx(
+                checkpoint, Path(tmp) / "gtcrn-export.onnx", export_options, probe=probes[0], require_finite=False
+            )  # a non-finite export is reported below as failed checks, with the others
             result.info["export"] = exported.info
             graphs = {EXPORT: exported.path}
         else:

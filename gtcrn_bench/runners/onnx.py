@@ -10,11 +10,9 @@ from gtcrn_bench.download import sha256_file
 from gtcrn_bench.errors import ConfigError
 from gtcrn_bench.onnx.compare import spectrum
 from gtcrn_bench.onnx.export import cached_export
-from gtcrn_bench.onnx.interface import OUTPUT_NAMES
 from gtcrn_bench.onnx.session import FrameSession, NonFiniteOutputError
 from gtcrn_bench.runners.registry import register
 from gtcrn_bench.runners.spectral import SpectralFrameRunner
-from gtcrn_bench.stft import HOP, SAMPLE_RATE
 from gtcrn_bench.store import resolve
 
 
@@ -72,20 +70,14 @@ class GTCRNOnnx(SpectralFrameRunner):
     def _raise_first_non_finite(self, wave: np.ndarray) -> None:
         self.session.reset()
         frames = spectrum(self.check_input(wave)).numpy()
+        what = f"{self.name} ({self.session.path.name})"
         for t in range(frames.shape[2]):
-            enh = self.session.step(np.ascontiguousarray(frames[:, :, t : t + 1]))
-            outputs = {"enh": enh, **{f"{k}_out": v for k, v in self.session.caches().items()}}
-            bad = [name for name in OUTPUT_NAMES if not np.all(np.isfinite(outputs[name]))]
+            self.session.step(np.ascontiguousarray(frames[:, :, t : t + 1]))
+            bad = self.session.non_finite_outputs()
             if bad:
-                raise NonFiniteOutputError(
-                    f"{self.name} ({self.session.path.name}): NaN or Inf first appeared in frame {t} "
-                    f"(t = {t * HOP / SAMPLE_RATE:.3f} s) in {', '.join(bad)}",
-                    frame=t,
-                    tensor=bad[0],
-                )
+                raise NonFiniteOutputError.first_in(what, t, bad)
         raise NonFiniteOutputError(
-            f"{self.name} ({self.session.path.name}): the output waveform is not finite, "
-            "though no frame of the graph's outputs was",
+            f"{what}: the output waveform is not finite, though no frame of the graph's outputs was",
             frame=-1,
             tensor="waveform",
         )
