@@ -280,6 +280,30 @@ def test_a_folder_without_clean_is_a_reference_free_set(tmp_path: Path) -> None:
     dataset = PairedDirDataset(tmp_path / "blind", limit=2)
     clean, noisy = dataset.load(dataset.utterances()[0])
     assert clean is None and noisy.size > 0 and dataset.problems() == {}
+    assert not dataset.has_references() and PairedDirDataset(MINI, limit=1).has_references()
+    hashes = dataset.describe()["files_sha256"]
+    assert all(h["clean"] is None and len(h["noisy"]) == 64 for h in hashes.values())
+
+
+def test_without_a_manifest_metadata_pins_every_listed_file_by_sha256(tmp_path: Path) -> None:
+    root = copy_set(MINI, tmp_path / "mini")
+    (root / "manifest.csv").unlink()
+    described = PairedDirDataset(root, limit=3).describe()
+    names = sorted(p.name for p in (MINI / "noisy").glob("*.wav"))[:3]
+    assert described["manifest_sha256"] is None and list(described["files_sha256"]) == names
+    pinned = {row["name"]: row for row in manifest_rows(MINI / "manifest.csv")}  # hashed by whoever made the set
+    for name in names:
+        expected = {"clean": pinned[name]["sha256_clean"], "noisy": pinned[name]["sha256_noisy"]}
+        assert described["files_sha256"][name] == expected
+    assert re.fullmatch(r"[0-9a-f]{64}", described["pairs_sha256"])
+    data = bytearray((root / "clean" / names[1]).read_bytes())
+    data[2000] ^= 0x01
+    (root / "clean" / names[1]).write_bytes(bytes(data))
+    changed = PairedDirDataset(root, limit=3).describe()
+    assert changed["pairs_sha256"] != described["pairs_sha256"]
+    assert changed["files_sha256"][names[0]] == described["files_sha256"][names[0]]
+    with_manifest = PairedDirDataset(MINI, limit=3).describe()  # the manifest's sha256 pins the files instead
+    assert len(with_manifest["manifest_sha256"]) == 64 and "files_sha256" not in with_manifest
 
 
 class CountingRead:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -61,6 +62,16 @@ def test_report_is_self_contained(report: Path) -> None:
     assert text.count('src="data:image/png;base64,') >= 2  # metric bars and quality vs compute, embedded
     assert not re.search(r'src="(?!data:)', text)  # no file or network references
     assert "published" in text and "gtcrn-offline" in text
+
+
+def test_report_marks_published_complexity_and_the_best_cells(report: Path) -> None:
+    complexity = json.loads((report.parent / "complexity.json").read_text())
+    assert complexity["gtcrn-offline"]["kind"] == "measured" and complexity["gtcrn-offline"]["params_total"] == 48245
+    assert complexity["rnnoise"]["kind"] == "published" and "GTCRN README" in complexity["rnnoise"]["source"]
+    text = report.read_text()
+    assert '<td class="">60.0 K (published)</td>' in text  # RNNoise runs in a compiled library: its figure is cited
+    assert '<td class="best">48.2 K</td>' in text  # GTCRN's counted parameters: the fewest
+    assert "60.0 K (published)" in (report.parent / "report.md").read_text()
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs Debian's chromium)")

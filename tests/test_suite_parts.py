@@ -1,4 +1,5 @@
-"""The suite's building blocks: alignment rule, statistics, resumable row file, published tables."""
+"""The suite's building blocks: alignment rule, statistics, resumable row file, published tables,
+the enhanced-audio cache key and the thread count workers build runners with."""
 
 from __future__ import annotations
 
@@ -6,15 +7,24 @@ import math
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import pandas as pd
 import pytest
 from scipy import stats
 
 from gtcrn_bench.baselines import published_rows
 from gtcrn_bench.errors import ConfigError
+from gtcrn_bench.latency.threads import onnx_sessions
+from gtcrn_bench.runners.base import Runner
+from gtcrn_bench.runners.registry import register
+from gtcrn_bench.store import resolve
 from gtcrn_bench.suite import rows as rowfile
 from gtcrn_bench.suite.align import align
+from gtcrn_bench.suite.cache import cache_key
+from gtcrn_bench.suite.config import RunnerEntry, Suite
+from gtcrn_bench.suite.engine import preflight_runners
 from gtcrn_bench.suite.summary import confidence_interval, summarize
+from gtcrn_bench.suite.worker import WorkerSetup, WorkerState
 
 
 def test_align_compensates_delay_then_trims_to_common_length() -> None:
@@ -73,3 +83,83 @@ def test_published_tables_are_readable() -> None:
     assert (noisy["pesq_wb"], noisy["stoi"], noisy["si_sdr"]) == (1.97, 0.921, 8.45)
     with pytest.raises(ConfigError, match="known: vctk-demand"):
         published_rows("nope")
+
+
+def test_a_row_is_kept_only_once_its_newline_was_written(tmp_path: Path) -> None:
+    fields = rowfile.columns(["pesq_wb"])
+    path = tmp_path / "per_utterance.csv"
+    writer = rowfile.RowWriter(path, fields, [])
+    writer.write({"runner": "noisy", "utterance": "a", "pesq_wb": 1.5})
+    writer.close()
+    with open(path, "a", newline="") as fh:
+        fh.write("noisy,b,,1.0,,pesq_wb: shorter than PE")  # every field present, the error cut short by a kill
+    assert [r["utterance"] for r in rowfile.read_rows(path, fields)] == ["a"]
+
+
+def test_every_row_is_one_line_even_with_line_breaks_in_its_error(tmp_path: Path) -> None:
+    fields = rowfile.columns(["pesq_wb"])
+    path = tmp_path / "per_utterance.csv"
+    writer = rowfile.RowWriter(path, fields, [])
+    writer.write({"runner": "x", "utterance": "a", "error": "RuntimeError: first line\nsecond line"})
+    writer.close()
+    assert len(path.read_text().splitlines()) == 2
+    assert rowfile.read_rows(path, fields)[0]["error"] == "RuntimeError: first line second line"
+
+
+def test_a_row_file_with_other_metric_columns_is_refused_not_emptied(tmp_path: Path) -> None:
+    path = tmp_path / "per_utterance.csv"
+    writer = rowfile.RowWriter(path, rowfile.columns(["pesq_wb", "stoi"]), [])
+    writer.write({"runner": "noisy", "utterance": "a", "pesq_wb": 1.5, "stoi": 0.9})
+    writer.close()
+    before = path.read_text()
+    with pytest.raises(ConfigError) as caught:
+        rowfile.read_rows(path, rowfile.columns(["pesq_wb", "si_sdr"]))
+    message = str(caught.value)
+    assert "cannot resume" in message and "only in the file: stoi" in message and "only in this run: si_sdr" in message
+    assert path.read_text() == before
+
+
+@register
+class OnnxDefaultThreads(Runner):
+    """Like DTLN: an onnxruntime session whose thread count, left at None, is onnxruntime's default (all cores)."""
+
+    name = "test-onnx-default-threads"
+
+    def __init__(self, threads: int | None = None) -> None:
+        options = ort.SessionOptions()
+        if threads is not None:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(resolve("published-onnx")), options, providers=["CPUExecutionProvider"])
+
+    def process(self, wave: np.ndarray) -> np.ndarray:
+        return wave
+
+
+def worker_state(tmp_path: Path, threads: int, **params: object) -> WorkerState:
+    entries = {
+        "dtln-like": RunnerEntry(name="test-onnx-default-threads"),
+        "onnx": RunnerEntry(name="gtcrn-onnx", params=params),
+    }
+    return WorkerState(WorkerSetup(entries, dataset=None, metric_names=[], cache_dir=tmp_path, threads=threads))
+
+
+def test_workers_build_runners_with_the_suites_thread_count(tmp_path: Path) -> None:
+    state = worker_state(tmp_path, threads=2)
+    assert state.runner("dtln-like").session.get_session_options().intra_op_num_threads == 2
+    (session,) = onnx_sessions(state.runner("onnx")).values()
+    assert session.get_session_options().intra_op_num_threads == 2
+    runners = [{"name": "gtcrn-onnx"}, {"name": "test-onnx-default-threads"}]
+    suite = Suite.model_validate({"name": "t", "dataset": {}, "runners": runners, "threads": 2})
+    identities, _ = preflight_runners(suite)  # metadata.json records what the workers really ran
+    assert identities["gtcrn-onnx"] == state.identity("onnx")
+    assert identities["test-onnx-default-threads"] == state.identity("dtln-like")
+
+
+def test_the_audio_cache_key_ignores_thread_counts_but_not_parameters(tmp_path: Path) -> None:
+    wave = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
+    one, two = worker_state(tmp_path, threads=1), worker_state(tmp_path, threads=2)
+    assert one.identity("onnx")["params"]["intra_threads"] == 1 and two.identity("onnx")["params"]["intra_threads"] == 2
+    assert cache_key(wave, one.identity("onnx")) == cache_key(wave, two.identity("onnx"))
+    other = worker_state(tmp_path, threads=1, optimization="basic")
+    assert cache_key(wave, other.identity("onnx")) != cache_key(wave, one.identity("onnx"))
+    assert cache_key(wave * 2, one.identity("onnx")) != cache_key(wave, one.identity("onnx"))

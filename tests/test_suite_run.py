@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from conftest import MINI
 from gtcrn_bench import metrics, store
 from gtcrn_bench.cli import app
+from gtcrn_bench.metrics import Metric, Pair
+from gtcrn_bench.metrics import registry as metric_registry
 from gtcrn_bench.runners.base import Runner
 from gtcrn_bench.runners.registry import register
 from gtcrn_bench.suite import rows as rowfile
@@ -89,7 +91,27 @@ def test_latency_stage_times_every_model_runner(full_run: Path) -> None:
     with np.load(full_run / "latency_frames.npz") as frames:
         assert frames["gtcrn-stream"].size == 100
     assert (full_run / "latency_hist.png").is_file()
-    assert "RTF ↓" in (full_run / "report.md").read_text()
+    report = (full_run / "report.md").read_text()
+    assert "RTF ↓" in report
+    assert "## Latency per runner" in report
+    assert (
+        "| runner | what is timed | hop (ms) | mean (ms) | p50 (ms) | p95 (ms) | p99 (ms) | max (ms) | RTF |" in report
+    )
+    stream = next(line for line in report.splitlines() if line.startswith("| gtcrn-stream | step(spectrum)"))
+    cells = [c.strip() for c in stream.strip("|").split("|")]
+    entry = latency["gtcrn-stream"]
+    assert cells[2] == "16.0" and cells[3] == f"{entry['mean_ms']:.3f}" and cells[8] == f"{entry['rtf']:.4f}"
+    assert cells[10] == f"{entry['step_rtf']:.4f}" and cells[11] == str(entry["streams_per_core"])
+    assert "| gtcrn-offline | process: the whole" in report  # an offline runner: its "hop" is the file
+    page = (full_run / "report.html").read_text()
+    assert '<table class="latency">' in page and "<th>gtcrn-stream</th><td>step(spectrum): the model call</td>" in page
+
+
+def test_complexity_json_holds_the_counted_figures(full_run: Path) -> None:
+    complexity = json.loads((full_run / "complexity.json").read_text())
+    assert set(complexity) == {"gtcrn-offline", "gtcrn-stream"}  # noisy has no model
+    assert complexity["gtcrn-stream"]["kind"] == "measured" and complexity["gtcrn-stream"]["convention"] == "exact"
+    assert complexity["gtcrn-stream"]["params_total"] == 48245
 
 
 def test_report_shows_published_rows_labelled(full_run: Path) -> None:
@@ -117,16 +139,96 @@ def test_resume_after_a_kill_loses_and_duplicates_nothing(full_run: Path, tmp_pa
     lines = (full_run / "per_utterance.csv").read_text().splitlines(keepends=True)
     # a run killed while writing its fifth row: four complete rows and half a line
     (out / "per_utterance.csv").write_text("".join(lines[:5]) + lines[5][:30])
+    shutil.copy(full_run / "metadata.json", out / "metadata.json")
+    first = json.loads((out / "metadata.json").read_text())
     suite = write_suite(tmp_path / "mini.yaml", MINI, GTCRN_RUNNERS)
     result = cli.invoke(app, ["run", str(suite), "--out", str(out), "--limit", "3", "-j", "1", "--resume"])
     assert result.exit_code == 0, result.output
     assert "4 rows kept, 5 to compute" in result.output
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["environment"] == first["environment"] and meta["started_utc"] == first["started_utc"]
+    (resumed,) = meta["resumed"]  # the first run's record kept, this session appended
+    assert resumed["jobs"] == 1 and resumed["time_utc"] >= first["started_utc"]
+    assert set(resumed["environment"]) == {"python", "platform", "git", "packages", "cpu"}
     resumed = (out / "per_utterance.csv").read_text().splitlines(keepends=True)
     assert resumed[:5] == lines[:5]  # kept rows untouched
     frame = pd.read_csv(out / "per_utterance.csv")
     assert len(frame) == 9 and not frame.duplicated(["runner", "utterance"]).any()
     result = cli.invoke(app, ["run", str(suite), "--out", str(out), "--limit", "3"])
     assert result.exit_code == 2 and "--resume" in result.output  # never overwrites a run by accident
+
+
+def test_resume_with_other_metrics_is_refused_and_loses_no_row(full_run: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(full_run, out)
+    before = (out / "per_utterance.csv").read_text()
+    suite = write_suite(tmp_path / "mini.yaml", MINI, GTCRN_RUNNERS, metrics=["pesq_wb", "si_sdr"])
+    result = cli.invoke(app, ["run", str(suite), "--out", str(out), "--limit", "3", "-j", "1", "--resume"])
+    assert result.exit_code == 2
+    assert "cannot resume" in result.output and "only in the file: pesq_nb, stoi" in result.output
+    assert "only in this run: -" in result.output and "Traceback" not in result.output
+    assert (out / "per_utterance.csv").read_text() == before
+
+
+def test_enhanced_audio_is_reused_by_a_rerun_and_missed_when_a_parameter_changes(
+    full_run: Path, tmp_path: Path
+) -> None:
+    suite = write_suite(tmp_path / "si.yaml", MINI, GTCRN_RUNNERS, metrics=["si_sdr"])
+    result = cli.invoke(app, ["run", str(suite), "--out", str(tmp_path / "si"), "--limit", "3", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    rerun = pd.read_csv(tmp_path / "si" / "per_utterance.csv").set_index(["runner", "utterance"]).sort_index()
+    assert len(rerun) == 9 and rerun["process_s"].isna().all()  # nothing enhanced again
+    first = pd.read_csv(full_run / "per_utterance.csv").set_index(["runner", "utterance"]).sort_index()
+    assert (rerun["si_sdr"] == first["si_sdr"]).all()  # scored on the very same audio
+    changed = [GTCRN_RUNNERS[0], {"name": "gtcrn-offline", "params": {"checkpoint": "dns3"}}, GTCRN_RUNNERS[2]]
+    suite = write_suite(tmp_path / "dns3.yaml", MINI, changed, metrics=["si_sdr"])
+    result = cli.invoke(app, ["run", str(suite), "--out", str(tmp_path / "dns3"), "--limit", "3", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(tmp_path / "dns3" / "per_utterance.csv")
+    offline = rows["runner"] == "gtcrn-offline"
+    assert rows.loc[offline, "process_s"].notna().all() and rows.loc[~offline, "process_s"].isna().all()
+
+
+def never(pair: Pair) -> dict[str, float]:
+    raise AssertionError("a metric whose package is missing must not run")
+
+
+def test_default_metrics_whose_package_is_missing_are_announced_and_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ghost = Metric("ghost", True, False, "ghost-dist", "test metric", never, "ghost", modules=("no_such_module_x",))
+    monkeypatch.setitem(metric_registry._METRICS, "ghost", ghost)
+    suite = write_suite(tmp_path / "s.yaml", MINI, [{"name": "noisy"}])  # no metrics: every one installed
+    out = tmp_path / "out"
+    result = cli.invoke(app, ["run", str(suite), "--out", str(out), "--limit", "1", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    assert "warning: not computing ghost: needs the Python module 'no_such_module_x'" in result.output
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["metrics_unavailable"] == {"ghost": metrics.unavailable()["ghost"]}
+    assert list(meta["metrics"]) == METRICS and meta["metrics_skipped"] == {}
+    assert "ghost" not in pd.read_csv(out / "per_utterance.csv").columns
+
+
+def test_a_reference_free_set_computes_the_reference_free_metrics_without_errors(tmp_path: Path) -> None:
+    root = tmp_path / "blind"
+    (root / "noisy").mkdir(parents=True)
+    for name in ("p232_001.wav", "p232_002.wav"):
+        shutil.copy(MINI / "noisy" / name, root / "noisy" / name)
+    suite = write_suite(tmp_path / "s.yaml", root, [{"name": "noisy"}], metrics=["pesq_wb", "si_sdr", "dnsmos_ovrl"])
+    out = tmp_path / "out"
+    result = cli.invoke(app, ["run", str(suite), "--out", str(out), "-j", "1", "--strict"])
+    assert result.exit_code == 0, result.output  # no error rows: the skip is expected, not a failure
+    assert result.output.count("reference-free dataset") == 1
+    assert "computing dnsmos_ovrl; not computed: pesq_wb, si_sdr" in result.output
+    rows = pd.read_csv(out / "per_utterance.csv")
+    assert list(rows.columns) == rowfile.columns(["dnsmos_ovrl"])
+    assert rows["error"].isna().all() and (rows["dnsmos_ovrl"] > 1).all()
+    meta = json.loads((out / "metadata.json").read_text())
+    assert set(meta["metrics_skipped"]) == {"pesq_wb", "si_sdr"} and "reference" in meta["metrics_skipped"]["si_sdr"]
+    assert meta["dataset"]["references"] is False and len(meta["dataset"]["pairs_sha256"]) == 64
+    suite = write_suite(tmp_path / "ref.yaml", root, [{"name": "noisy"}], metrics=["si_sdr"])
+    result = cli.invoke(app, ["run", str(suite), "--out", str(tmp_path / "o2"), "-j", "1"])
+    assert result.exit_code == 2 and "metrics: none can be computed on this dataset" in result.output
 
 
 _INTERRUPT_AFTER = {"calls": 0, "limit": 10**9}
@@ -206,6 +308,65 @@ def test_bad_pairs_and_outputs_become_error_rows_and_the_run_goes_on(tmp_path: P
     assert result.exit_code == 1
 
 
+@register
+class ClippingRunner(Runner):
+    """A model whose output leaves [-1, 1]: it would clip when written."""
+
+    name = "test-clipping"
+
+    def __init__(self) -> None:
+        pass
+
+    def process(self, wave: np.ndarray) -> np.ndarray:
+        out = wave.copy()
+        out[1000:1010] = 1.5
+        return out
+
+
+def bad_input_set(root: Path) -> None:
+    """good.wav, and one pair per kind of bad input, from a real VoiceBank+DEMAND pair."""
+    clean, _ = sf.read(str(MINI / "clean" / "p232_001.wav"), dtype="float32")
+    noisy, _ = sf.read(str(MINI / "noisy" / "p232_001.wav"), dtype="float32")
+    for side in ("clean", "noisy"):
+        (root / side).mkdir(parents=True)
+    pairs = {
+        "good.wav": (clean, noisy, 16000),
+        "rates.wav": (clean, noisy, 8000),  # the noisy header says 8 kHz
+        "lengths.wav": (clean[:-320], noisy, 16000),  # 20 ms shorter: beyond the 10 ms tolerance
+        "short.wav": (clean[:3200], noisy[:3200], 16000),  # 0.2 s: below PESQ's minimum of 0.25 s
+    }
+    for name, (c, n, noisy_rate) in pairs.items():
+        sf.write(str(root / "clean" / name), c, 16000)
+        sf.write(str(root / "noisy" / name), n, noisy_rate)
+
+
+def test_bad_input_gives_error_rows_with_empty_metrics_and_strict_fails(tmp_path: Path) -> None:
+    bad_input_set(tmp_path / "data")
+    runners = [{"name": "noisy"}, {"name": "test-clipping"}]
+    suite = write_suite(tmp_path / "s.yaml", tmp_path / "data", runners, metrics=["pesq_wb", "si_sdr"])
+    result = cli.invoke(app, ["run", str(suite), "--out", str(tmp_path / "out"), "-j", "1"])
+    assert result.exit_code == 0, result.output  # the run goes on past every bad pair
+    rows = pd.read_csv(tmp_path / "out" / "per_utterance.csv").set_index(["runner", "utterance"])
+    assert len(rows) == 8
+    assert rows.loc[("noisy", "good.wav"), "pesq_wb"] > 1 and pd.isna(rows.loc[("noisy", "good.wav"), "error"])
+    expected = {
+        "rates.wav": "sample rates differ: clean 16000 Hz, noisy 8000 Hz",
+        "lengths.wav": "lengths differ by 20.0 ms",
+    }
+    for runner in ("noisy", "test-clipping"):
+        for name, reason in expected.items():
+            row = rows.loc[(runner, name)]
+            assert row[["pesq_wb", "si_sdr"]].isna().all() and reason in row["error"], (runner, name)
+    short = rows.loc[("noisy", "short.wav")]
+    assert pd.isna(short["pesq_wb"]) and "shorter than PESQ's minimum of 0.25 s" in short["error"]
+    assert not pd.isna(short["si_sdr"])  # only the metric that cannot take it is left empty
+    for name in ("good.wav", "short.wav"):
+        clipped = rows.loc[("test-clipping", name)]
+        assert clipped[["pesq_wb", "si_sdr"]].isna().all() and "the estimate clips" in clipped["error"]
+    result = cli.invoke(app, ["run", str(suite), "--out", str(tmp_path / "strict"), "-j", "1", "--strict"])
+    assert result.exit_code == 1 and (tmp_path / "strict" / "report.md").is_file()
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -214,6 +375,17 @@ def test_bad_pairs_and_outputs_become_error_rows_and_the_run_goes_on(tmp_path: P
         ({"runners": [{"name": "noisy", "parms": {}}]}, "runners[0].parms: unknown key"),
         ({"metrics": ["pesq_wide"]}, "unknown pesq_wide"),
         ({"threads": 0}, "threads: Input should be greater than 0"),
+        (
+            {"dataset": {"root": str(MINI), "published": "vctk-demnd"}},
+            "dataset.published: unknown 'vctk-demnd'; known: vctk-demand, dns3-blind",
+        ),
+        ({"dataset": {"kind": "nope", "root": str(MINI)}}, "dataset.kind: unknown dataset kind 'nope'; known: "),
+        ({"dataset": {"root": "/no/such/set"}}, "dataset.root: /no/such/set: not a paired dataset"),
+        ({"dataset": {"kind": "paired-dir"}}, "dataset.root (not set: the kind's default; set it or pass --data DIR)"),
+        (
+            {"runners": [{"name": "gtcrn-onnx", "params": {"intra_threads": 2}}]},
+            "runners[0].params.intra_threads: 2 contradicts threads: 1",
+        ),
     ],
 )
 def test_suite_errors_name_the_file_and_key(tmp_path: Path, change: dict, message: str) -> None:
@@ -224,6 +396,13 @@ def test_suite_errors_name_the_file_and_key(tmp_path: Path, change: dict, messag
     assert result.exit_code == 2
     assert str(suite) in result.output and message in result.output, result.output
     assert "Traceback" not in result.output
+    assert not (tmp_path / "o" / "per_utterance.csv").exists()  # refused before any row is computed
+
+
+def test_a_bad_data_option_is_named(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path / "s.yaml", MINI, [{"name": "noisy"}])
+    result = cli.invoke(app, ["run", str(suite), "--data", str(tmp_path / "none"), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and f"--data {tmp_path / 'none'}: " in result.output, result.output
 
 
 def test_row_file_columns_are_stable() -> None:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -174,16 +175,48 @@ class PairedDirDataset:
         n = min(clean.size, noisy.size)
         return clean[:n], noisy[:n]
 
-    def describe(self) -> dict[str, Any]:
-        """Provenance for metadata.json."""
-        rates = sorted({u.sample_rate for u in self._utterances if u.sample_rate})
+    def has_references(self) -> bool:
+        """False for a reference-free set: one without a ``clean/`` folder."""
+        return (self.root / "clean").is_dir()
+
+    def file_hashes(self) -> dict[str, dict[str, str | None]]:
+        """Name -> sha256 of its clean and noisy file (None: no such file), for the listed pairs."""
         return {
+            u.name: {"clean": _sha256_or_none(u.clean), "noisy": _sha256_or_none(u.noisy)} for u in self._utterances
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance for metadata.json: what was evaluated, pinned by sha256.
+
+        With a manifest, its sha256 pins every file (and :meth:`verify` checked
+        them against it). Without one, each listed file is hashed here instead:
+        ``files_sha256`` per pair and ``pairs_sha256``, one digest over them all
+        (see :func:`pairs_digest`), so two runs can be shown to have seen the same audio.
+        """
+        rates = sorted({u.sample_rate for u in self._utterances if u.sample_rate})
+        described: dict[str, Any] = {
             "kind": self.kind,
             "root": str(self.root.resolve()),
             "manifest": str(self.manifest) if self.manifest else None,
             "manifest_sha256": sha256_file(self.manifest) if self.manifest else None,
             "utterances": len(self._utterances),
             "unusable": len(self.problems()),
+            "references": self.has_references(),
             "sample_rates": rates,
             "resample_cache": str(self._cache.root) if any(r != 16000 for r in rates) else None,
         }
+        if self.manifest is None:
+            hashes = self.file_hashes()
+            described["pairs_sha256"] = pairs_digest(hashes)
+            described["files_sha256"] = hashes
+        return described
+
+
+def _sha256_or_none(path: Path | None) -> str | None:
+    return sha256_file(path) if path is not None and path.is_file() else None
+
+
+def pairs_digest(hashes: dict[str, dict[str, str | None]]) -> str:
+    """sha256 over one ``name<TAB>clean sha256<TAB>noisy sha256`` line per pair, in the given order (absent: empty)."""
+    lines = "".join(f"{name}\t{h['clean'] or ''}\t{h['noisy'] or ''}\n" for name, h in hashes.items())
+    return hashlib.sha256(lines.encode()).hexdigest()

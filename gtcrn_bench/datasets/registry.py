@@ -32,8 +32,18 @@ class Dataset(Protocol):
         ...
 
     def describe(self) -> dict[str, Any]:
-        """Provenance for metadata.json: kind, root, manifest hash, counts."""
+        """Provenance for metadata.json: kind, root, manifest hash or file hashes, counts."""
         ...
+
+    def has_references(self) -> bool:
+        """Whether the set has clean references (False: a reference-free, noisy-only set)."""
+        ...
+
+
+def has_references(dataset: Dataset) -> bool:
+    """``dataset.has_references()``; a kind written before that method existed is taken to have references."""
+    method = getattr(dataset, "has_references", None)
+    return True if method is None else bool(method())
 
 
 Factory = Callable[..., Dataset]

@@ -2,6 +2,8 @@
 
 A runner's identity (:meth:`Runner.describe`) holds its name, parameters, delay
 and the sha256 of its model files, so changing any of them misses the cache.
+Thread counts are left out of the key: they change how fast a runner is, not
+what it outputs, so a run with other ``threads`` reuses the audio.
 """
 
 from __future__ import annotations
@@ -17,11 +19,20 @@ import numpy as np
 
 from gtcrn_bench import __version__
 
+#: runner parameters that set thread counts (onnxruntime, torch, sherpa-onnx): not part of the output's identity
+THREAD_PARAMS = frozenset({"threads", "intra_threads", "inter_threads"})
+
+
+def output_identity(runner_identity: dict[str, Any]) -> dict[str, Any]:
+    """The part of a runner's identity that determines its output: everything but thread parameters."""
+    params = {k: v for k, v in runner_identity.get("params", {}).items() if k not in THREAD_PARAMS}
+    return {**runner_identity, "params": params}
+
 
 def cache_key(wave: np.ndarray, runner_identity: dict[str, Any]) -> str:
-    """Hex sha256 over the float32 samples, the runner identity and the harness version."""
+    """Hex sha256 over the float32 samples, the runner's output identity and the harness version."""
     digest = hashlib.sha256(np.ascontiguousarray(wave, dtype=np.float32).tobytes())
-    digest.update(json.dumps(runner_identity, sort_keys=True, default=str).encode())
+    digest.update(json.dumps(output_identity(runner_identity), sort_keys=True, default=str).encode())
     digest.update(__version__.encode())
     return digest.hexdigest()
 

@@ -45,6 +45,29 @@ class DatasetConfig(_Strict):
     manifest: bool | None = None
     published: str | None = Field(None, description="key of baselines/published.yaml shown beside the results")
 
+    @field_validator("kind")
+    @classmethod
+    def _kind_exists(cls, kind: str) -> str:
+        """A registered dataset kind: a typo fails when the suite is read, not when the run opens the data."""
+        from gtcrn_bench.datasets import kinds
+
+        known = kinds()
+        if kind not in known:
+            raise ValueError(f"unknown dataset kind '{kind}'; known: {', '.join(known)}")
+        return kind
+
+    @field_validator("published")
+    @classmethod
+    def _published_exists(cls, published: str | None) -> str | None:
+        """A table of baselines/published.yaml: checked up front, since the report reads it only after every row."""
+        from gtcrn_bench.baselines import PUBLISHED_FILE, published_tables
+
+        known = list(published_tables())
+        if published is not None and published not in known:
+            listed = ", ".join(known) if known else f"none ({PUBLISHED_FILE} is not there)"
+            raise ValueError(f"unknown '{published}'; known: {listed}")
+        return published
+
 
 class LatencyConfig(_Strict):
     """Per-frame timing of the suite's frame-wise runners."""
@@ -109,6 +132,14 @@ def _format_errors(path: Path, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+def validate_suite(data: Any, source: Path) -> Suite:
+    """A :class:`Suite` from parsed data; :class:`ConfigError` naming ``source`` and each bad key otherwise."""
+    try:
+        return Suite.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(source, exc)) from None
+
+
 def load_suite(path: str | Path) -> Suite:
     """Read and validate a suite file; every problem is reported with the file and key."""
     path = Path(path)
@@ -120,11 +151,9 @@ def load_suite(path: str | Path) -> Suite:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a suite file is a mapping with keys name, dataset, runners, metrics, ...")
-    try:
-        suite = Suite.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_format_errors(path, exc)) from None
+    suite = validate_suite(data, path)
     _check_metrics(path, suite)
+    _check_threads(path, suite)
     return suite
 
 
@@ -137,3 +166,22 @@ def _check_metrics(path: Path, suite: Suite) -> None:
             metrics.require(suite.metrics)
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
+
+
+def _check_threads(path: Path, suite: Suite) -> None:
+    """A runner's own thread parameter may not contradict the suite's ``threads``.
+
+    Workers and the latency stage build every runner with the suite's count (see
+    :func:`gtcrn_bench.latency.threads.with_threads`), so a different explicit
+    value would otherwise fail only in the latency stage, after every row.
+    """
+    from gtcrn_bench.latency.threads import thread_param
+
+    for i, entry in enumerate(suite.runners):
+        name = thread_param(registry.get(entry.name))
+        given = entry.params.get(name) if name is not None else None
+        if given is not None and str(given) != str(suite.threads):
+            raise ConfigError(
+                f"{path}: runners[{i}].params.{name}: {given} contradicts threads: {suite.threads} "
+                "(every runner runs with the suite's thread count); drop the parameter or change threads"
+            )

@@ -11,26 +11,29 @@ import concurrent.futures as cf
 import json
 import multiprocessing
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from gtcrn_bench import metrics, provenance
-from gtcrn_bench.datasets import open_dataset
-from gtcrn_bench.errors import ConfigError, GtcrnBenchError
-from gtcrn_bench.runners import registry
+from gtcrn_bench.datasets import Dataset, has_references, open_dataset
+from gtcrn_bench.errors import ConfigError, GtcrnBenchError, InputError
 from gtcrn_bench.runners.base import Runner
 from gtcrn_bench.store import home
 from gtcrn_bench.suite import rows as rowfile
 from gtcrn_bench.suite.config import Suite, load_suite
 from gtcrn_bench.suite.latency_stage import run_latency_stage
-from gtcrn_bench.suite.worker import WorkerSetup, evaluate, init_worker, thread_environment
+from gtcrn_bench.suite.worker import WorkerSetup, build_entry, evaluate, init_worker, thread_environment
 
 RESULTS_DIR = Path("results")
+NO_REFERENCE = "needs the clean reference; this dataset has none (reference-free)"
+ENVIRONMENT_SUMMARY = ("python", "platform", "git", "packages", "cpu")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,21 @@ class RunOptions:
     jobs: int = 1
     limit: int | None = None
     resume: bool = False
+
+
+@dataclass(frozen=True)
+class MetricPlan:
+    """The metrics a run computes, and those it leaves out with the reason (both recorded in metadata.json).
+
+    ``unavailable``: metrics of the default list whose package is missing here
+    (a suite that names its metrics is refused at load time instead).
+    ``skipped``: reference metrics on a reference-free dataset, an expected
+    omission rather than an error on every row.
+    """
+
+    names: list[str]
+    unavailable: dict[str, str]
+    skipped: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,60 @@ def output_dir(suite: Suite, options: RunOptions) -> Path:
         return previous[-1]
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return RESULTS_DIR / f"{suite.name}-{stamp}"
+
+
+def open_suite_dataset(suite: Suite, options: RunOptions) -> Dataset:
+    """The suite's dataset; a missing or unusable root is a :class:`ConfigError` naming where it came from.
+
+    The root is ``--data`` when given, else the suite file's ``dataset.root``
+    (or, unset, the kind's default location), so the message names that option
+    or that file and key.
+    """
+    try:
+        return open_dataset(
+            suite.dataset.kind, suite.dataset_root(options.data), manifest=suite.dataset.manifest, limit=options.limit
+        )
+    except InputError as exc:
+        if options.data is not None:
+            where = f"--data {options.data}"
+        elif suite.dataset.root is not None:
+            where = f"{options.suite_path}: dataset.root"
+        else:
+            where = f"{options.suite_path}: dataset.root (not set: the kind's default; set it or pass --data DIR)"
+        raise ConfigError(f"{where}: {exc}") from exc
+
+
+def plan_metrics(suite: Suite, suite_path: Path, references: bool) -> MetricPlan:
+    """Which metrics to compute: the suite's list (or every installed one), minus reference metrics when
+    the dataset has no references. :class:`ConfigError` when nothing is left to compute."""
+    requested = suite.metrics or metrics.names()
+    unavailable = {} if suite.metrics else metrics.unavailable()
+    skipped = {} if references else {n: NO_REFERENCE for n in requested if metrics.get(n).needs_reference}
+    names = [n for n in requested if n not in skipped]
+    if not names:
+        reasons = "; ".join(f"{n}: {r}" for n, r in {**skipped, **unavailable}.items())
+        raise ConfigError(f"{suite_path}: metrics: none can be computed on this dataset ({reasons})")
+    return MetricPlan(names, unavailable, skipped)
+
+
+def announce_metrics(plan: MetricPlan, console: Console) -> None:
+    """Say once, before any work, which metrics will not be computed and why."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in plan.unavailable.items():
+        by_reason.setdefault(reason, []).append(name)
+    for reason, names in by_reason.items():
+        console.print(
+            f"[yellow]warning:[/yellow] not computing {', '.join(names)}: {escape(reason)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if plan.skipped:
+        console.print(
+            f"reference-free dataset (no clean references): computing {', '.join(plan.names)}; "
+            f"not computed: {', '.join(plan.skipped)}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def runner_complexity_entry(name: str, runner: Runner) -> dict[str, Any] | None:
@@ -103,7 +175,7 @@ def preflight_runners(suite: Suite) -> tuple[dict[str, dict[str, Any]], dict[str
     identities, complexity = {}, {}
     for entry in suite.runners:
         try:
-            runner = registry.create(entry.name, **entry.params)
+            runner = build_entry(entry, suite.threads)  # as the workers build it: the same identity
         except GtcrnBenchError as exc:
             raise ConfigError(f"runner '{entry.key}' cannot be built: {exc}") from exc
         identities[entry.key] = runner.describe()
@@ -114,15 +186,42 @@ def preflight_runners(suite: Suite) -> tuple[dict[str, dict[str, Any]], dict[str
     return identities, complexity
 
 
-def write_metadata(out_dir: Path, suite_path: Path, suite: Suite, extra: dict[str, Any]) -> None:
-    """metadata.json: environment, suite text, runner identities (model sha256), dataset hashes."""
-    meta = {
+def new_metadata(suite_path: Path, suite: Suite, extra: dict[str, Any]) -> dict[str, Any]:
+    """A first run's metadata: environment, suite text, runner identities (model sha256), dataset hashes."""
+    return {
         "suite_file": str(suite_path),
         "suite_text": suite_path.read_text(),
         "suite": suite.model_dump(),
         "environment": provenance.environment(),
         **extra,
     }
+
+
+def resumed_metadata(first: dict[str, Any], jobs: int) -> dict[str, Any]:
+    """The first run's metadata kept as it was, with this resumption appended to its ``resumed`` list.
+
+    The rows of a resumed run come from both sessions, so both environments are
+    recorded: the first in full, each later one as a summary (time, jobs,
+    Python, OS, git state, packages, CPU).
+    """
+    env = provenance.environment()
+    entry = {"time_utc": utc_now(), "jobs": jobs, "environment": {k: env[k] for k in ENVIRONMENT_SUMMARY}}
+    return {**first, "resumed": [*first.get("resumed", []), entry]}
+
+
+def run_metadata(
+    options: RunOptions, suite: Suite, out_dir: Path, facts: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """This session's metadata.json: a resumed run keeps the first session's record and appends itself
+    to ``resumed``; a new run gets a new record with ``facts()`` (runners, dataset, metrics)."""
+    meta_path = out_dir / "metadata.json"
+    if options.resume and meta_path.exists():
+        return resumed_metadata(json.loads(meta_path.read_text()), options.jobs)
+    return new_metadata(options.suite_path, suite, {"started_utc": utc_now(), "jobs": options.jobs, **facts()})
+
+
+def write_metadata(out_dir: Path, meta: dict[str, Any]) -> None:
+    """metadata.json, replaced atomically."""
     tmp = out_dir / "metadata.json.tmp"
     tmp.write_text(json.dumps(meta, indent=2, default=str))
     tmp.replace(out_dir / "metadata.json")
@@ -176,12 +275,11 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
     console = console or Console(stderr=True)
     started = time.perf_counter()
     suite = load_suite(options.suite_path)
-    dataset = open_dataset(
-        suite.dataset.kind, suite.dataset_root(options.data), manifest=suite.dataset.manifest, limit=options.limit
-    )
+    dataset = open_suite_dataset(suite, options)
     dataset.verify()
     utterances = dataset.utterances()
-    metric_names = suite.metrics or metrics.names()
+    plan = plan_metrics(suite, options.suite_path, has_references(dataset))
+    metric_names = plan.names
     identities, complexity = preflight_runners(suite)
 
     out_dir = output_dir(suite, options)
@@ -195,19 +293,23 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
     pairs = [(e.key, u) for u in utterances for e in suite.runners if (e.key, u.name) not in done]
     write_metadata(
         out_dir,
-        options.suite_path,
-        suite,
-        {
-            "started_utc": utc_now(),
-            "jobs": options.jobs,
-            "runners": identities,
-            "dataset": dataset.describe(),
-            "metrics": metrics.provenance(metric_names),
-        },
+        run_metadata(
+            options,
+            suite,
+            out_dir,
+            lambda: {
+                "runners": identities,
+                "dataset": dataset.describe(),
+                "metrics": metrics.provenance(metric_names),
+                "metrics_unavailable": plan.unavailable,
+                "metrics_skipped": plan.skipped,
+            },
+        ),
     )
     if complexity:
         (out_dir / "complexity.json").write_text(json.dumps(complexity, indent=2) + "\n")
     console.print(f"{suite.name}: {len(utterances)} utterances x {len(suite.runners)} runners -> {out_dir}")
+    announce_metrics(plan, console)
     if kept:
         console.print(f"resuming: {len(kept)} rows kept, {len(pairs)} to compute")
 

@@ -22,11 +22,13 @@ from gtcrn_bench.suite.config import Suite
 from gtcrn_bench.suite.summary import summarize
 from gtcrn_bench.suite.tables import (
     EXTRA_COLUMNS,
+    LATENCY_COLUMNS,
     MAIN_METRICS,
     best_rows,
     column_title,
     comparison_table,
     format_value,
+    latency_table,
     present_columns,
     read_json,
 )
@@ -39,6 +41,13 @@ NOTE = (
 
 
 COMPLEXITY_COLUMNS = ("params", "mmacs_per_s")
+LATENCY_TITLE = "Latency per runner"
+LATENCY_NOTE = (
+    "Timed per frame in the main process after the quality rows, every runner interleaved with the others. "
+    "RTF: mean model-call time over the runner's own hop (offline runners: the whole file); whole-step RTF: "
+    "the full frame step (STFT, resampling, ...); streams per core: hop / (whole-step mean x threads), an upper bound."
+)
+LatencyRows = list[tuple[str, list[str]]]
 
 
 def _cell(table: pd.DataFrame, idx: int, column: str) -> str:
@@ -67,12 +76,49 @@ def markdown_comparison(table: pd.DataFrame, columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def markdown_latency(rows: LatencyRows) -> str:
+    """The latency table in markdown (empty when the run timed nothing)."""
+    if not rows:
+        return ""
+    titles = [title for title, _ in LATENCY_COLUMNS.values()]
+    lines = [
+        f"## {LATENCY_TITLE}",
+        "",
+        LATENCY_NOTE,
+        "",
+        "| runner | " + " | ".join(titles) + " |",
+        "|---" * (len(titles) + 1) + "|",
+    ]
+    lines += [f"| {key} | " + " | ".join(c.replace("|", "/") for c in cells) + " |" for key, cells in rows]
+    return "\n".join(lines)
+
+
+def html_latency(rows: LatencyRows) -> str:
+    """The latency table in HTML (empty when the run timed nothing)."""
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(title)}</th>" for title, _ in LATENCY_COLUMNS.values())
+    body = "".join(
+        f"<tr><th>{html.escape(key)}</th>{''.join(f'<td>{html.escape(c)}</td>' for c in cells)}</tr>"
+        for key, cells in rows
+    )
+    return (
+        f'<h2>{LATENCY_TITLE}</h2><p>{html.escape(LATENCY_NOTE)}</p><table class="latency">'
+        f"<tr><th>runner</th>{head}</tr>{body}</table>"
+    )
+
+
 def _errors(per_utt: pd.DataFrame) -> pd.DataFrame:
     return per_utt[per_utt["error"].fillna("") != ""]
 
 
 def render_markdown(
-    suite: Suite, per_utt: pd.DataFrame, table: pd.DataFrame, columns: list[str], figures: list[Path]
+    suite: Suite,
+    per_utt: pd.DataFrame,
+    table: pd.DataFrame,
+    columns: list[str],
+    figures: list[Path],
+    latency: LatencyRows,
 ) -> str:
     """report.md."""
     parts = [
@@ -80,6 +126,7 @@ def render_markdown(
         suite.description,
         f"{per_utt['utterance'].nunique()} utterances, {per_utt['runner'].nunique()} runners. {NOTE}",
         markdown_comparison(table, columns),
+        markdown_latency(latency),
     ]
     parts += [f"![{f.stem}]({f.name})" for f in figures]
     errors = _errors(per_utt)
@@ -101,7 +148,12 @@ def _img(path: Path) -> str:
 
 
 def render_html(
-    suite: Suite, per_utt: pd.DataFrame, table: pd.DataFrame, columns: list[str], figures: list[Path]
+    suite: Suite,
+    per_utt: pd.DataFrame,
+    table: pd.DataFrame,
+    columns: list[str],
+    figures: list[Path],
+    latency: LatencyRows,
 ) -> str:
     """report.html: the same table and the figures embedded as data URIs (one file, opens anywhere)."""
     best = {c: best_rows(table, c) for c in columns}
@@ -144,6 +196,7 @@ figure img {{ max-width: 100%; }}
 <p>{per_utt["utterance"].nunique()} utterances, {per_utt["runner"].nunique()} runners.
 {html.escape(NOTE.replace("*", "").replace("`", ""))}</p>
 <table><tr><th>system</th>{head}</tr>{"".join(body)}</table>
+{html_latency(latency)}
 {"".join(_img(f) for f in figures)}
 {error_html}
 </body></html>
@@ -200,7 +253,8 @@ def write_tables(out_dir: Path, suite: Suite, metric_names: list[str], console: 
         )
         if f is not None
     ]
-    (out_dir / "report.md").write_text(render_markdown(suite, per_utt, table, columns, figures))
-    (out_dir / "report.html").write_text(render_html(suite, per_utt, table, columns, figures))
+    latency = latency_table(out_dir)
+    (out_dir / "report.md").write_text(render_markdown(suite, per_utt, table, columns, figures, latency))
+    (out_dir / "report.html").write_text(render_html(suite, per_utt, table, columns, figures, latency))
     print_summary(console, table, per_utt, columns)
     return table

@@ -26,6 +26,21 @@ EXTRA_COLUMNS = {  # column -> (title, higher is better, digits)
     "rtf": ("RTF", False, 4),
 }
 MAIN_METRICS = ("pesq_wb", "stoi", "si_sdr", "dnsmos_ovrl")
+#: the latency table: latency.json key -> (column title, decimals; None: text)
+LATENCY_COLUMNS = {
+    "timed": ("what is timed", None),
+    "hop_ms": ("hop (ms)", 1),
+    "mean_ms": ("mean (ms)", 3),
+    "p50_ms": ("p50 (ms)", 3),
+    "p95_ms": ("p95 (ms)", 3),
+    "p99_ms": ("p99 (ms)", 3),
+    "max_ms": ("max (ms)", 3),
+    "rtf": ("RTF", 4),
+    "step_timed": ("whole step", None),
+    "step_rtf": ("whole-step RTF", 4),
+    "streams_per_core": ("streams per core", 0),
+    "threads": ("threads", 0),
+}
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -114,3 +129,22 @@ def column_title(column: str) -> str:
     """Header text with the direction arrow."""
     title = EXTRA_COLUMNS[column][0] if column in EXTRA_COLUMNS else column
     return f"{title} {'↑' if higher_is_better(column) else '↓'}"
+
+
+def latency_cell(key: str, value: Any) -> str:
+    """One cell of the latency table: text as is, numbers with the column's decimals, empty when absent."""
+    decimals = LATENCY_COLUMNS[key][1]
+    if value is None:
+        return ""
+    return str(value) if decimals is None else f"{float(value):.{decimals}f}"
+
+
+def latency_table(out_dir: Path) -> list[tuple[str, list[str]]]:
+    """(runner, cells in :data:`LATENCY_COLUMNS` order) per timed runner of latency.json; [] when not timed.
+
+    RTF is the mean model-call time over the runner's own hop (an offline
+    runner's "hop" is the whole file); the whole-step RTF times the full
+    ``process_hop`` (STFT, resampling, ...); streams per core is hop / (whole-step mean x threads).
+    """
+    latency = read_json(out_dir / "latency.json")
+    return [(key, [latency_cell(k, entry.get(k)) for k in LATENCY_COLUMNS]) for key, entry in latency.items()]

@@ -17,7 +17,7 @@ import numpy as np
 
 from gtcrn_bench import metrics
 from gtcrn_bench.errors import GtcrnBenchError
-from gtcrn_bench.runners import registry
+from gtcrn_bench.latency.build import build_runner
 from gtcrn_bench.runners.base import Runner
 from gtcrn_bench.suite.align import align
 from gtcrn_bench.suite.cache import AudioCache, cache_key
@@ -35,18 +35,36 @@ class WorkerSetup:
     threads: int
 
 
+def build_entry(entry: RunnerEntry, threads: int) -> Runner:
+    """The entry's runner with its thread parameter set to ``threads``, exactly as the latency stage builds it.
+
+    Without it a runner whose thread parameter defaults to None (DTLN) gets
+    onnxruntime's default of every core, and parallel workers oversubscribe
+    the CPU. The preflight builds runners the same way, so the identities in
+    metadata.json are those of the runners that produced the rows.
+    """
+    return build_runner(entry.name, entry.params, threads)
+
+
 @dataclass
 class WorkerState:
-    """Per-process state: the setup and the runners built so far."""
+    """Per-process state: the setup, the runners built so far and their identities."""
 
     setup: WorkerSetup
     runners: dict[str, Runner] = field(default_factory=dict)
+    identities: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def runner(self, key: str) -> Runner:
+        """The runner of entry ``key``, built once per process with the suite's thread count."""
         if key not in self.runners:
-            entry = self.setup.runners[key]
-            self.runners[key] = registry.create(entry.name, **entry.params)
+            self.runners[key] = build_entry(self.setup.runners[key], self.setup.threads)
+            self.identities[key] = self.runners[key].describe()
         return self.runners[key]
+
+    def identity(self, key: str) -> dict[str, Any]:
+        """The runner's :meth:`~Runner.describe`, computed once (it may hash model files)."""
+        self.runner(key)
+        return self.identities[key]
 
 
 _STATE: WorkerState | None = None
@@ -69,11 +87,12 @@ def limit_threads(threads: int) -> None:
     sessions created later (DNSMOS) read ``OMP_NUM_THREADS``. Without this, one
     worker used 1.4 cores for no speed-up and two workers oversubscribed the CPU.
     """
-    import torch
     from threadpoolctl import threadpool_limits
 
+    from gtcrn_bench.latency.threads import set_torch_threads
+
     thread_environment(threads)
-    torch.set_num_threads(threads)
+    set_torch_threads(threads)  # intra-op, and inter-op where torch still allows it (a fresh worker does)
     threadpool_limits(threads)
 
 
@@ -97,7 +116,7 @@ def enhance(state: WorkerState, key: str, noisy: np.ndarray) -> tuple[np.ndarray
     """
     runner = state.runner(key)
     cache = AudioCache(state.setup.cache_dir)
-    ckey = cache_key(noisy, runner.describe())
+    ckey = cache_key(noisy, state.identity(key))
     cached = cache.get(ckey)
     if cached is not None:
         return cached, None
