@@ -252,6 +252,7 @@ def test_offline_runner_gets_whole_file_rtf(speech: np.ndarray) -> None:
     assert s["kind"] == "offline" and s["frames"] == 3 and s["hop_ms"] == pytest.approx(2000.0)
     assert 20.0 <= s["p50_ms"] <= 22.0  # same reasoning as above, 10 %
     assert s["rtf"] == pytest.approx(s["mean_ms"] / 2000.0)
+    assert s["streams_per_core"] is None  # a whole file is not a stream
 
 
 def test_suite_latency_interleaves_every_runner(speech: np.ndarray) -> None:

@@ -32,9 +32,10 @@ def _load_audio(path: Path | None) -> tuple[np.ndarray, str]:
 
 def _table(stats: dict[str, Any]) -> Table:
     title = f"{escape(stats['runner'])} ({stats['kind']}): ms per call; RTF = mean / the runner's own hop"
-    table = Table(title=title)
+    table = Table(title=title, padding=(0, 1), collapse_padding=True)
     for column in ("", "hop", *STAT_COLUMNS, "RTF"):
-        table.add_column(column, justify="left" if not column else "right")
+        # figures are never cut short ("0.08…" on an 80-column terminal): a narrow console folds the title instead
+        table.add_column(column, justify="left" if not column else "right", no_wrap=True, min_width=len(column))
     rows = [("model", "")]
     if stats["step_timed"] != stats["timed"]:
         rows.append(("step", "step_"))
@@ -49,7 +50,8 @@ def _print_result(stats: dict[str, Any]) -> None:
     lines = [f"model = {stats['timed']}"]
     if stats["step_timed"] != stats["timed"]:
         lines.append(f"step = the whole frame step, {stats['step_timed']}")
-    lines.append(f"streams per core (whole step, {stats['threads']} thread(s) each): {stats['streams_per_core']}")
+    if stats["streams_per_core"] is not None:
+        lines.append(f"streams per core (whole step, {stats['threads']} thread(s) each): {stats['streams_per_core']}")
     lines.append(f"thread settings read back: {json.dumps(stats['thread_settings'])}")
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
 

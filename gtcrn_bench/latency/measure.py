@@ -68,7 +68,9 @@ def _stats(key: str, t: Targets, model_ms: np.ndarray, step_ms: np.ndarray, warm
         **summary(model_ms, t.hop_ms),
         **summary(step_ms, t.step_hop_ms, prefix="step_"),
     }
-    stats["streams_per_core"] = streams_per_core(stats["step_mean_ms"], t.step_hop_ms, threads)
+    # an offline runner is not a stream: its "hop" is the whole file, so streams per core says nothing
+    framewise = t.kind == "frame"
+    stats["streams_per_core"] = streams_per_core(stats["step_mean_ms"], t.step_hop_ms, threads) if framewise else None
     return stats
 
 
