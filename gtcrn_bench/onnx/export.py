@@ -136,12 +136,6 @@ def _tool_versions(options: ExportOptions) -> dict[str, str]:
     }
 
 
-def _max_abs_error(test: np.ndarray, reference: np.ndarray) -> float:
-    """Largest absolute difference; inf when either side holds NaN or Inf (a plain max would hide a NaN)."""
-    diff = np.abs(test - reference)
-    return float(np.max(diff)) if np.all(np.isfinite(diff)) else float("inf")
-
-
 def max_errors_vs_stream(path: Path, offline: GTCRN, probe: Probe, frames: int = CHECK_FRAMES) -> dict[str, Any]:
     """Step the ONNX graph and the PyTorch streaming module side by side; largest difference of every output.
 
@@ -169,7 +163,8 @@ def max_errors_vs_stream(path: Path, offline: GTCRN, probe: Probe, frames: int =
                 first_non_finite = {"frame": t, "outputs": bad, "pytorch_finite": torch_finite}
             got = [enh, *(c.copy() for c in session.caches().values())]  # caches written by this step
             for name, a, b in zip(OUTPUT_NAMES, got, expected, strict=True):
-                worst[name] = max(worst[name], _max_abs_error(a, b.numpy()))
+                # inf when either side holds NaN or Inf: a plain max of the differences would hide a NaN
+                worst[name] = max(worst[name], ErrorStats.between(a, b.numpy()).max_abs)
             caches = expected[1:]
             onnx_frames.append(got[0])
             torch_frames.append(expected[0].numpy())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -112,15 +113,22 @@ def _errors(per_utt: pd.DataFrame) -> pd.DataFrame:
     return per_utt[per_utt["error"].fillna("") != ""]
 
 
-def render_markdown(
-    suite: Suite,
-    per_utt: pd.DataFrame,
-    table: pd.DataFrame,
-    columns: list[str],
-    figures: list[Path],
-    latency: LatencyRows,
-) -> str:
+@dataclass(frozen=True)
+class ReportContent:
+    """What both renderings of the report show: the suite, its rows, the comparison table, figures, latency."""
+
+    suite: Suite
+    per_utt: pd.DataFrame
+    table: pd.DataFrame
+    columns: list[str]
+    figures: list[Path]
+    latency: LatencyRows
+
+
+def render_markdown(content: ReportContent) -> str:
     """report.md."""
+    suite, per_utt, table, columns = content.suite, content.per_utt, content.table, content.columns
+    figures, latency = content.figures, content.latency
     parts = [
         f"# {suite.name}",
         suite.description,
@@ -147,15 +155,10 @@ def _img(path: Path) -> str:
     return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
 
 
-def render_html(
-    suite: Suite,
-    per_utt: pd.DataFrame,
-    table: pd.DataFrame,
-    columns: list[str],
-    figures: list[Path],
-    latency: LatencyRows,
-) -> str:
+def render_html(content: ReportContent) -> str:
     """report.html: the same table and the figures embedded as data URIs (one file, opens anywhere)."""
+    suite, per_utt, table, columns = content.suite, content.per_utt, content.table, content.columns
+    figures, latency = content.figures, content.latency
     best = {c: best_rows(table, c) for c in columns}
     head = "".join(f"<th>{html.escape(column_title(c))}</th>" for c in columns)
     body = []
@@ -253,8 +256,8 @@ def write_tables(out_dir: Path, suite: Suite, metric_names: list[str], console: 
         )
         if f is not None
     ]
-    latency = latency_table(out_dir)
-    (out_dir / "report.md").write_text(render_markdown(suite, per_utt, table, columns, figures, latency))
-    (out_dir / "report.html").write_text(render_html(suite, per_utt, table, columns, figures, latency))
+    content = ReportContent(suite, per_utt, table, columns, figures, latency_table(out_dir))
+    (out_dir / "report.md").write_text(render_markdown(content))
+    (out_dir / "report.html").write_text(render_html(content))
     print_summary(console, table, per_utt, columns)
     return table
