@@ -20,10 +20,11 @@ def install_project(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff: lint rules and formatting."""
-    session.install("ruff")
+    """ruff (lint rules and formatting) and import-linter (imports point down the layers, pyproject.toml)."""
+    session.install("ruff", "import-linter")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports", env={"PYTHONPATH": "."})  # reads the source; the package need not be installed
 
 
 @nox.session

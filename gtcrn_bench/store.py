@@ -14,7 +14,7 @@ from pathlib import Path
 import platformdirs
 
 from gtcrn_bench.download import copy_verified, download, verify_sha256
-from gtcrn_bench.errors import CheckpointError, ChecksumError
+from gtcrn_bench.errors import CheckpointError, ChecksumError, did_you_mean
 
 GTCRN_REPO = "Xiaobin-Rong/gtcrn"
 GTCRN_COMMIT = "3862c44"
@@ -116,7 +116,8 @@ def resolve(name_or_path: str | Path) -> Path:
     path = Path(name).expanduser()
     if path.is_file():
         return path
-    raise CheckpointError(f"'{name}' is neither a file nor a known alias ({', '.join(ARTEFACTS)})")
+    hint = did_you_mean(str(name), ARTEFACTS)
+    raise CheckpointError(f"'{name}' is neither a file nor a known alias{hint} ({', '.join(ARTEFACTS)})")
 
 
 def fetch(aliases: list[str] | None = None, *, source: Path | None = None, base_url: str | None = None) -> list[Path]:

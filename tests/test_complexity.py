@@ -24,10 +24,8 @@ from gtcrn_bench.cli import app
 from gtcrn_bench.complexity import (
     EXACT,
     PTFLOPS_07,
-    Countable,
     count_module,
     count_onnx,
-    gtcrn_countable,
     measure,
     runner_complexity,
 )
@@ -36,6 +34,8 @@ from gtcrn_bench.models.export_stream import to_export_stream
 from gtcrn_bench.models.gtcrn import GTCRN
 from gtcrn_bench.models.stream import to_stream, zero_caches
 from gtcrn_bench.runners import registry
+from gtcrn_bench.runners.base import Countable
+from gtcrn_bench.runners.gtcrn import gtcrn_countable
 from gtcrn_bench.store import resolve
 
 PUBLISHED_MACS = 32_998_378  # ptflops 0.7 on a (257, 63, 2) input: the paper's "33.0 MMACs/s"

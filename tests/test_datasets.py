@@ -353,9 +353,9 @@ def test_48k_pairs_are_resampled_once_and_read_from_the_cache_afterwards(
 def test_registry_plugs_in_kinds_and_names_the_known_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert {"paired-dir", "vctk-demand"} <= set(kinds())
     assert get("paired-dir") is PairedDirDataset
-    with pytest.raises(ConfigError, match=r"unknown dataset kind 'nope'; known: .*paired-dir"):
+    with pytest.raises(ConfigError, match=r"unknown dataset kind 'nope' \(available: .*paired-dir"):
         open_dataset("nope", tmp_path)
-    monkeypatch.setattr(registry, "_KINDS", dict(registry._KINDS))  # undone after the test
+    monkeypatch.setattr(registry, "KINDS", registry.KINDS.fresh_copy())  # undone after the test
 
     @register("first-pairs")
     def first_pairs(root: Path, **options: object) -> PairedDirDataset:

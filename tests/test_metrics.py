@@ -50,7 +50,8 @@ def test_a_metric_whose_package_is_missing_is_reported_not_run(monkeypatch: pyte
         raise AssertionError("must not run without its package")
 
     ghost = Metric("ghost", True, False, "ghost-dist", "test metric", never, "ghost", modules=("no_such_module_x",))
-    monkeypatch.setitem(registry._METRICS, "ghost", ghost)
+    monkeypatch.setattr(registry, "METRICS", registry.METRICS.fresh_copy())
+    registry.register(ghost)
     assert "ghost" not in metrics.names() and "ghost" in metrics.names(include_unavailable=True)
     assert "no_such_module_x" in metrics.unavailable()["ghost"]
     with pytest.raises(ConfigError, match="ghost"):

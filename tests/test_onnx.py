@@ -25,7 +25,8 @@ from gtcrn_bench.models.stream import to_stream
 from gtcrn_bench.onnx.compare import Probe, run_torch_frames, spectrum, waveform
 from gtcrn_bench.onnx.export import ExportResult, export_onnx
 from gtcrn_bench.onnx.interface import CACHE_SHAPES, MIX_SHAPE, OUTPUT_NAMES
-from gtcrn_bench.onnx.session import OPTIMIZATION_LEVELS, FrameSession, NonFiniteOutputError
+from gtcrn_bench.onnx.session import FrameSession, NonFiniteOutputError
+from gtcrn_bench.onnxrt import OPTIMIZATION_LEVELS
 from gtcrn_bench.runners import registry
 
 cli = CliRunner()
@@ -172,7 +173,10 @@ def test_onnx_runner_session_gets_the_requested_options(optimization: str) -> No
         "gtcrn-onnx", model="published-onnx", intra_threads=2, inter_threads=3, optimization=optimization
     )
     options = runner.session.session.get_session_options()  # onnxruntime's own record of the built session
-    assert options.graph_optimization_level == OPTIMIZATION_LEVELS[optimization]
+    level = {"disable": "DISABLE_ALL", "basic": "ENABLE_BASIC", "extended": "ENABLE_EXTENDED"}.get(
+        optimization, f"ENABLE_{optimization.upper()}"
+    )
+    assert options.graph_optimization_level == getattr(ort.GraphOptimizationLevel, f"ORT_{level}")
     assert (options.intra_op_num_threads, options.inter_op_num_threads) == (2, 3)
     assert options.execution_mode == ort.ExecutionMode.ORT_SEQUENTIAL
 

@@ -7,6 +7,7 @@ from importlib.metadata import EntryPoint
 import numpy as np
 import pytest
 
+from gtcrn_bench import plugins
 from gtcrn_bench.runners import registry
 from gtcrn_bench.runners.base import Runner
 
@@ -30,11 +31,15 @@ class HalfGain(Runner):
         return self.check_input(wave) * self.gain
 
 
+def with_plugins(monkeypatch: pytest.MonkeyPatch, eps: list[EntryPoint]) -> None:
+    """The runner registry as it is, plus ``eps`` as installed entry points (undone after the test)."""
+    monkeypatch.setattr(registry, "RUNNERS", registry.RUNNERS.fresh_copy())
+    monkeypatch.setattr(plugins, "entry_points", lambda group: eps if group == registry.RUNNERS.group else [])
+
+
 def test_entry_point_plugin_is_listed_and_created(monkeypatch: pytest.MonkeyPatch) -> None:
-    ep = EntryPoint(name="half", value=f"{__name__}:HalfGain", group=registry.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(registry, "entry_points", lambda group: [ep] if group == registry.ENTRY_POINT_GROUP else [])
-    monkeypatch.setattr(registry, "_loaded", False)
-    monkeypatch.setattr(registry, "_RUNNERS", dict(registry._RUNNERS))
+    ep = EntryPoint(name="half", value=f"{__name__}:HalfGain", group=registry.RUNNERS.group)
+    with_plugins(monkeypatch, [ep])
     assert "half-gain-plugin" in registry.available()
     runner = registry.create("half-gain-plugin", gain="0.25")
     assert runner.params() == {"gain": 0.25}
@@ -42,10 +47,8 @@ def test_entry_point_plugin_is_listed_and_created(monkeypatch: pytest.MonkeyPatc
 
 
 def test_broken_plugin_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
-    ep = EntryPoint(name="broken", value="no_such_module:Thing", group=registry.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(registry, "entry_points", lambda group: [ep])
-    monkeypatch.setattr(registry, "_loaded", False)
-    monkeypatch.setattr(registry, "_UNAVAILABLE", {})
+    ep = EntryPoint(name="broken", value="no_such_module:Thing", group=registry.RUNNERS.group)
+    with_plugins(monkeypatch, [ep])
     assert "gtcrn-offline" in registry.available()
     assert "broken" in registry.unavailable()
 
@@ -57,10 +60,8 @@ class Impostor(HalfGain):
 
 
 def test_plugin_taking_a_builtin_name_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
-    ep = EntryPoint(name="impostor", value=f"{__name__}:Impostor", group=registry.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(registry, "entry_points", lambda group: [ep])
-    monkeypatch.setattr(registry, "_loaded", False)
-    monkeypatch.setattr(registry, "_UNAVAILABLE", {})
+    ep = EntryPoint(name="impostor", value=f"{__name__}:Impostor", group=registry.RUNNERS.group)
+    with_plugins(monkeypatch, [ep])
     assert registry.available()["gtcrn-offline"] is not Impostor
     assert "is taken by" in registry.unavailable()["impostor"]
 

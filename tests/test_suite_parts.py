@@ -12,14 +12,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from gtcrn_bench.baselines import published_rows
 from gtcrn_bench.errors import ConfigError
-from gtcrn_bench.latency.threads import onnx_sessions
+from gtcrn_bench.onnxrt import session_threads
+from gtcrn_bench.published import published_rows
 from gtcrn_bench.runners.base import Runner
 from gtcrn_bench.runners.registry import register
 from gtcrn_bench.store import resolve
 from gtcrn_bench.suite import rows as rowfile
-from gtcrn_bench.suite.align import align
 from gtcrn_bench.suite.cache import cache_key
 from gtcrn_bench.suite.config import RunnerEntry, Suite
 from gtcrn_bench.suite.engine import preflight_runners
@@ -27,13 +26,26 @@ from gtcrn_bench.suite.summary import confidence_interval, summarize
 from gtcrn_bench.suite.worker import WorkerSetup, WorkerState
 
 
+class Delayed(Runner):
+    """A runner whose output lags its input by ``delay`` samples (as declared)."""
+
+    name = "test-delayed"
+
+    def __init__(self, delay: int) -> None:
+        self.delay = delay
+
+    def process(self, wave: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.zeros(self.delay, np.float32), wave[: wave.size - self.delay]])
+
+
 def test_align_compensates_delay_then_trims_to_common_length() -> None:
     reference = np.arange(10, dtype=np.float32)
     delayed = np.concatenate([np.zeros(3, np.float32), reference[:7]])  # a runner with 3 samples of delay
-    est, ref = align(delayed, reference, delay=3)
+    est, ref = Delayed(3).align(delayed, reference)
     np.testing.assert_array_equal(est, reference[:7])
     np.testing.assert_array_equal(ref, reference[:7])
-    est, ref = align(reference[:8], reference, delay=0)  # shorter estimate: reference trimmed
+    np.testing.assert_array_equal(Delayed(3).align_to_input(delayed), [*reference[:7], 0, 0, 0])  # for writing
+    est, ref = Delayed(0).align(reference[:8], reference)  # shorter estimate: reference trimmed
     assert est.size == ref.size == 8
 
 
@@ -53,7 +65,7 @@ def test_improvement_over_noisy_is_paired() -> None:
             "pesq_wb": [1.0, 2.0, 9.0, 1.5, 3.0],  # model skipped c, whose noisy score is extreme
         }
     )
-    summary = summarize(per_utt, ["pesq_wb"]).set_index("runner")
+    summary = summarize(per_utt, ["pesq_wb"], reference="noisy").set_index("runner")
     assert summary.loc["model", "improvement_over_noisy"] == pytest.approx(0.75)  # (0.5 + 1.0) / 2
     assert summary.loc["model", "n"] == 2
     assert math.isnan(summary.loc["noisy", "improvement_over_noisy"])
@@ -124,12 +136,16 @@ class OnnxDefaultThreads(Runner):
     """Like DTLN: an onnxruntime session whose thread count, left at None, is onnxruntime's default (all cores)."""
 
     name = "test-onnx-default-threads"
+    thread_param = "threads"
 
     def __init__(self, threads: int | None = None) -> None:
         options = ort.SessionOptions()
         if threads is not None:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(resolve("published-onnx")), options, providers=["CPUExecutionProvider"])
+
+    def thread_settings(self) -> dict[str, dict[str, int]]:
+        return {"session": session_threads(self.session)}
 
     def process(self, wave: np.ndarray) -> np.ndarray:
         return wave
@@ -146,19 +162,19 @@ def worker_state(tmp_path: Path, threads: int, **params: object) -> WorkerState:
 def test_workers_build_runners_with_the_suites_thread_count(tmp_path: Path) -> None:
     state = worker_state(tmp_path, threads=2)
     assert state.runner("dtln-like").session.get_session_options().intra_op_num_threads == 2
-    (session,) = onnx_sessions(state.runner("onnx")).values()
-    assert session.get_session_options().intra_op_num_threads == 2
+    assert state.runner("onnx").thread_settings()["onnxruntime session"]["intra_op"] == 2
     runners = [{"name": "gtcrn-onnx"}, {"name": "test-onnx-default-threads"}]
     suite = Suite.model_validate({"name": "t", "dataset": {}, "runners": runners, "threads": 2})
-    identities, _ = preflight_runners(suite)  # metadata.json records what the workers really ran
-    assert identities["gtcrn-onnx"] == state.identity("onnx")
-    assert identities["test-onnx-default-threads"] == state.identity("dtln-like")
+    identities, _ = preflight_runners(suite, tmp_path / "t.yaml")  # metadata.json records what the workers really ran
+    assert identities["gtcrn-onnx"] == state.runner("onnx").describe()
+    assert identities["test-onnx-default-threads"] == state.runner("dtln-like").describe()
 
 
 def test_the_audio_cache_key_ignores_thread_counts_but_not_parameters(tmp_path: Path) -> None:
     wave = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
     one, two = worker_state(tmp_path, threads=1), worker_state(tmp_path, threads=2)
-    assert one.identity("onnx")["params"]["intra_threads"] == 1 and two.identity("onnx")["params"]["intra_threads"] == 2
+    threads = [state.runner("onnx").describe()["params"]["intra_threads"] for state in (one, two)]
+    assert threads == [1, 2] and "intra_threads" not in one.identity("onnx")["params"]
     assert cache_key(wave, one.identity("onnx")) == cache_key(wave, two.identity("onnx"))
     other = worker_state(tmp_path, threads=1, optimization="basic")
     assert cache_key(wave, other.identity("onnx")) != cache_key(wave, one.identity("onnx"))

@@ -18,7 +18,7 @@ from gtcrn_bench.store import resolve
 if TYPE_CHECKING:  # the counter imports torch: loaded when the command runs, not at CLI start-up
     from gtcrn_bench.complexity.crosscheck import ToolCount
     from gtcrn_bench.complexity.measurement import Complexity
-    from gtcrn_bench.complexity.targets import Countable
+    from gtcrn_bench.runners.base import Countable
 
 GTCRN_FRAMES_PER_SECOND = 62.5  # 16000 / 256, as gtcrn_bench.stft.FRAMES_PER_SECOND (which imports torch)
 
@@ -30,15 +30,15 @@ def _mega(value: float | None) -> str:
 
 
 def _countable(runner: str | None, onnx: str | None, params: list[str], steps_per_second: float) -> Countable:
-    from gtcrn_bench.complexity.targets import Countable, countable_model
+    from gtcrn_bench.runners.base import Countable
 
     if runner is not None and onnx is not None:
         raise ConfigError("give either --runner or --onnx, not both")
     if onnx is not None:
         return Countable(onnx, onnx_paths=(resolve(onnx),), steps_per_second=steps_per_second)
     name = runner or DEFAULT_RUNNER
-    countable = countable_model(registry.create(name, **registry.parse_params(params)))
-    if countable is None:
+    countable = registry.build(name, registry.parse_params(params)).countable()
+    if countable is None or not countable.countable:
         raise ConfigError(f"runner '{name}' holds no model the counter can read (no PyTorch GTCRN, no ONNX graph)")
     return countable
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.markup import escape
 from rich.progress import track
@@ -14,14 +13,6 @@ from gtcrn_bench.audio import SAMPLE_RATE, read_audio, write_audio
 from gtcrn_bench.cli.app import app, console, err_console, user_errors
 from gtcrn_bench.errors import GtcrnBenchError
 from gtcrn_bench.runners import registry
-
-
-def align_to_input(enhanced: np.ndarray, delay: int) -> np.ndarray:
-    """Remove a runner's declared output lag so the written file lines up with its input (zeros at the end)."""
-    if delay == 0:
-        return enhanced
-    return np.concatenate([enhanced[delay:], np.zeros(delay, dtype=enhanced.dtype)])
-
 
 SUBTYPES = {"PCM_16": "PCM_16", "PCM16": "PCM_16", "FLOAT": "FLOAT", "PCM_24": "PCM_24"}
 
@@ -57,14 +48,12 @@ def enhance(
     kwargs = registry.parse_params(param or [])
     if checkpoint is not None:
         kwargs["checkpoint"] = checkpoint
-    model = registry.create(runner, **kwargs)
+    model = registry.build(runner, kwargs)
     failed = []
     for path in track(inputs, description=f"{runner}", console=err_console, disable=len(inputs) < 2):
         try:
             wave, _ = read_audio(path, downmix=downmix)
-            enhanced = align_to_input(model.process(wave), model.delay)
-            if not np.all(np.isfinite(enhanced)):
-                raise GtcrnBenchError(f"{path}: {runner} produced NaN or Inf")
+            enhanced = model.align_to_input(model.enhance(wave))  # checked: NaN/Inf named, same length
             write_audio(out_dir / path.name, enhanced, SAMPLE_RATE, SUBTYPES[subtype.upper()])
         except GtcrnBenchError as exc:
             reason = str(exc) if str(path) in str(exc) else f"{path}: {exc}"

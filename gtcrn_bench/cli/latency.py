@@ -6,28 +6,17 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from gtcrn_bench.cli.app import app, console, user_errors
-from gtcrn_bench.errors import ConfigError
+from gtcrn_bench.files import write_json
 
 if TYPE_CHECKING:
-    from gtcrn_bench.latency.build import RunnerSpec
     from gtcrn_bench.latency.compare import Comparison
-    from gtcrn_bench.runners.base import Runner
 
 STAT_COLUMNS = ("mean", "p50", "p90", "p95", "p99", "max", "std")
-
-
-def _load_audio(path: Path | None) -> tuple[np.ndarray, str]:
-    from gtcrn_bench.audio import read_audio
-    from gtcrn_bench.store import resolve
-
-    source = path if path is not None else resolve("test-mix")
-    return read_audio(source)[0], str(source)
 
 
 def _table(stats: dict[str, Any]) -> Table:
@@ -72,27 +61,6 @@ def _print_conditions(conditions: dict[str, Any], stats: dict[str, Any]) -> None
     )
 
 
-def _compare_specs(runner: str, compare: list[str], compare_param: list[str]) -> list[RunnerSpec]:
-    """The --compare entries in order, each label distinct from -r's and the others'."""
-    from gtcrn_bench.latency.build import RunnerSpec
-
-    if compare_param and len(compare) != 1:
-        raise ConfigError(
-            "--compare-param applies to a single --compare runner; "
-            "with several (or none), write each one's parameters into it: --compare NAME:key=value,key=value"
-        )
-    specs = [RunnerSpec.parse(text) for text in compare]
-    seen = {runner}
-    for spec in specs:
-        if spec.label in seen:
-            raise ConfigError(
-                f"--compare {spec.label}: already timed in this run; compare with a different runner, "
-                f"or the same one with other parameters ({spec.name}:key=value)"
-            )
-        seen.add(spec.label)
-    return specs
-
-
 def _print_ratios(comparison: Comparison, key: str) -> None:
     """``key``'s ratios to the reference: the model call, and the whole step when it is timed apart."""
     ratios = comparison.ratios[key]
@@ -107,30 +75,6 @@ def _print_ratios(comparison: Comparison, key: str) -> None:
             f"of {ci.block_frames} paired calls); median ratio {ci.median_ratio:.3f}",
             highlight=False,
         )
-
-
-def _comparison_json(
-    comparison: Comparison, main: str, specs: list[RunnerSpec], built: dict[str, Runner]
-) -> dict[str, Any]:
-    """``compare``: -r against the reference (the first --compare); ``compare_others``: each further --compare."""
-    reference = comparison.reference
-    others = [
-        {
-            **comparison.to_dict(spec.label),
-            "name": spec.name,
-            "params": built[spec.label].params(),
-            "stats": comparison.results[spec.label].stats,
-        }
-        for spec in specs[1:]
-    ]
-    return {
-        "compare": {
-            **comparison.to_dict(main),
-            "reference_stats": comparison.results[reference].stats,
-            "reference_params": built[reference].params(),
-        },
-        "compare_others": others,
-    }
 
 
 @app.command("latency")
@@ -178,47 +122,28 @@ def latency_command(
     Example, the export and the eager PyTorch module against the published graph:
     -r gtcrn-onnx -p checkpoint=dns3-stream --compare published-onnx --compare gtcrn-stream:engine=eager
     """
-    from gtcrn_bench.latency.build import build_runner
-    from gtcrn_bench.latency.compare import compare_runners
-    from gtcrn_bench.latency.conditions import conditions
-    from gtcrn_bench.latency.measure import measure_runner
-    from gtcrn_bench.latency.threads import set_torch_threads
+    from gtcrn_bench.latency.request import LatencyRequest, run_latency
     from gtcrn_bench.runners.registry import parse_params
 
-    specs = _compare_specs(runner, compare or [], compare_param or [])
-    wave, source = _load_audio(audio)
-    set_torch_threads(threads)  # before any runner is built: torch's inter-op count can only be set early
-    main = build_runner(runner, parse_params(param or []), threads)
-    out: dict[str, Any]
-    if not specs:
-        result = measure_runner(
-            main, frames=frames, warmup=warmup, threads=threads, audio=wave, repeats=repeats, key=runner
-        )
-        out = {**result.stats, "params": main.params()}
+    request = LatencyRequest(
+        runner=runner,
+        params=parse_params(param or []),
+        compare=list(compare or []),
+        compare_params=parse_params(compare_param or []),
+        frames=frames,
+        warmup=warmup,
+        threads=threads,
+        repeats=repeats,
+        confidence=confidence,
+        audio=audio,
+    )
+    outcome = run_latency(request)
+    for result in outcome.results.values():
         _print_result(result.stats)
-    else:
-        extra = parse_params(compare_param or [])
-        built = {runner: main} | {spec.label: spec.build(threads, extra) for spec in specs}
-        comparison = compare_runners(
-            built,
-            reference=specs[0].label,
-            frames=frames,
-            warmup=warmup,
-            audio=wave,
-            threads=threads,
-            repeats=repeats,
-            confidence=confidence,
-        )
-        for result in comparison.results.values():
-            _print_result(result.stats)
-        for key in comparison.ratios:
-            _print_ratios(comparison, key)
-        out = {**comparison.results[runner].stats, "params": main.params()}
-        out |= _comparison_json(comparison, runner, specs, built)
-    env = conditions()
-    _print_conditions(env, out)
-    out |= {"audio": source, "conditions": env}
+    if outcome.comparison is not None:
+        for key in outcome.comparison.ratios:
+            _print_ratios(outcome.comparison, key)
+    _print_conditions(outcome.figures["conditions"], outcome.figures)
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(out, indent=2, default=str) + "\n")
+        write_json(json_out, outcome.figures)
         console.print(f"wrote {json_out}")

@@ -22,7 +22,10 @@ def list_runners() -> None:
         params = ", ".join(
             f"{p.name}: {p.type_name}" + ("" if p.required else f" = {p.default!r}") for p in registry.params(cls)
         )
-        table.add_row(name, kind, params or "-", cls.description)
+        aliases = "".join(
+            f"\nalias {a}: {', '.join(f'{k}={v}' for k, v in fixed.items())}" for a, fixed in cls.aliases.items()
+        )
+        table.add_row(name, kind, params or "-", cls.description + aliases)
     console.print(table)
     for module, reason in registry.unavailable().items():
         console.print(f"[yellow]not loaded[/yellow] {escape(f'{module}: {reason}')}")

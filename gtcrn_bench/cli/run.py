@@ -14,7 +14,7 @@ from gtcrn_bench.cli.app import app, console, err_console, user_errors
 @app.command()
 @user_errors
 def run(
-    suite: Annotated[Path, typer.Argument(help="Suite file, e.g. suites/vctk.yaml.")],
+    suite: Annotated[str, typer.Argument(help="A packaged suite's name (vctk, dns3) or a suite file.")],
     data: Annotated[Path | None, typer.Option(help="Dataset root, overriding the suite's dataset.root.")] = None,
     out: Annotated[Path | None, typer.Option(help="Output directory (default: results/<suite>-<timestamp>/).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")] = (
@@ -35,7 +35,7 @@ def run(
     """
     from gtcrn_bench.suite.engine import RunOptions, run_suite  # the whole pipeline: loaded when it runs
 
-    outcome = run_suite(RunOptions(suite, data, out, jobs, limit, resume), console=err_console)
+    outcome = run_suite(RunOptions(Path(suite), data, out, jobs, limit, resume), console=err_console)
     console.print(
         f"{outcome.rows} rows ({outcome.computed} computed now, {outcome.errors} with errors) "
         f"in {outcome.wall_s:.1f} s -> {outcome.out_dir}"

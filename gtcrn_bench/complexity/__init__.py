@@ -26,9 +26,8 @@ _EXPORTS = {
     "ParamCount": "params",
     "module_params": "params",
     "onnx_params": "params",
-    "Countable": "targets",
-    "countable_model": "targets",
-    "gtcrn_countable": "targets",
+    "runner_figures": "measurement",
+    "supports": "measurement",
 }
 
 
@@ -44,16 +43,15 @@ __all__ = [
     "PTFLOPS_07",
     "Complexity",
     "Convention",
-    "Countable",
     "LayerCount",
     "OpCount",
     "ParamCount",
     "count_module",
     "count_onnx",
-    "countable_model",
-    "gtcrn_countable",
     "measure",
     "module_params",
     "onnx_params",
     "runner_complexity",
+    "runner_figures",
+    "supports",
 ]

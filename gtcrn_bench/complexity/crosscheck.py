@@ -23,10 +23,10 @@ from typing import Any
 from torch import Tensor, nn
 
 from gtcrn_bench.complexity.conventions import EXACT, PTFLOPS_07
-from gtcrn_bench.complexity.measurement import measure
+from gtcrn_bench.complexity.measurement import measure, supports
 from gtcrn_bench.complexity.modules import count_module
-from gtcrn_bench.complexity.targets import Countable
 from gtcrn_bench.errors import ConfigError
+from gtcrn_bench.runners.base import Countable
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,7 @@ def cross_check(countable: Countable, frames: int) -> list[ToolCount]:
     inputs = make_inputs(frames)
     ours = measure(countable, PTFLOPS_07, frames)
     rows = [ToolCount("gtcrn-bench ptflops-0.7", None, ours.macs, ours.count.uncounted)]
-    if countable.supports(EXACT):
+    if supports(countable, EXACT):
         step = measure(countable, EXACT)
         rows.append(
             ToolCount("gtcrn-bench exact", None, step.macs * frames, note=f"{frames} streaming frames x {step.macs:,}")

@@ -10,9 +10,8 @@ from gtcrn_bench.complexity.conventions import PAPER_FRAMES, Convention
 from gtcrn_bench.complexity.modules import LayerCount, OpCount, count_module
 from gtcrn_bench.complexity.onnx_count import count_onnx
 from gtcrn_bench.complexity.params import ONNX_PARAMS_NOTE, ParamCount, module_params, onnx_params
-from gtcrn_bench.complexity.targets import Countable, countable_model
 from gtcrn_bench.errors import ConfigError
-from gtcrn_bench.runners.base import Runner
+from gtcrn_bench.runners.base import Countable, Runner
 
 
 @dataclass(frozen=True)
@@ -82,10 +81,17 @@ def _merge_onnx(countable: Countable) -> tuple[OpCount, ParamCount]:
     return count, ParamCount(total=total_params, note=ONNX_PARAMS_NOTE)
 
 
+def supports(countable: Countable, convention: Convention) -> bool:
+    """True when ``countable`` can be counted under ``convention`` (offline module vs streaming step or graphs)."""
+    if convention.runs == "utterance":
+        return countable.utterance is not None
+    return countable.step is not None or bool(countable.onnx_paths)
+
+
 def measure(countable: Countable, convention: Convention | str, frames: int = PAPER_FRAMES) -> Complexity:
     """Count ``countable`` under ``convention``; ``frames`` is the offline input length for ``ptflops-0.7``."""
     conv = conventions.get(convention) if isinstance(convention, str) else convention
-    if not countable.supports(conv):
+    if not supports(countable, conv):
         if conv.runs == "utterance":
             need = "it is defined on an offline PyTorch module (ONNX graphs count under exact only)"
         else:
@@ -106,14 +112,35 @@ def measure(countable: Countable, convention: Convention | str, frames: int = PA
 
 
 def runner_complexity(runner: Runner, convention: str = "exact") -> dict[str, Any] | None:
-    """The suite report's complexity entry for ``runner``: the JSON of :func:`measure` plus ``kind: "measured"``.
+    """The JSON of :func:`measure` on what ``runner`` declares countable, plus ``kind: "measured"``.
 
-    None when the runner holds no countable model or cannot be counted under
+    None when the runner declares nothing to count, or it cannot be counted under
     ``convention``. ``exact`` (the default) counts PyTorch and ONNX runners
     alike, so their figures compare; ``ptflops-0.7`` needs an offline module.
     """
-    countable = countable_model(runner)
+    countable = runner.countable()
     conv = conventions.get(convention)
-    if countable is None or not countable.supports(conv):
+    if countable is None or not supports(countable, conv):
         return None
     return {**measure(countable, conv).to_dict(), "kind": "measured"}
+
+
+#: the keys of a counted figure the suite report keeps (the full breakdown is ``gtcrn-bench complexity``)
+SUMMARY_KEYS = ("kind", "convention", "source", "params_total", "params_trainable", "macs_per_frame", "macs_per_second")
+
+
+def runner_figures(runner: Runner) -> dict[str, Any] | None:
+    """What a report shows for a runner's size and compute: counted (``exact``), else published, else None."""
+    counted = runner_complexity(runner)
+    if counted is not None:
+        return {k: counted.get(k) for k in SUMMARY_KEYS}
+    countable = runner.countable()
+    published = None if countable is None else countable.published
+    if published is None or published.params is None:
+        return None
+    return {
+        "kind": "published",
+        "source": published.source,
+        "params_total": published.params,
+        "macs_per_second": published.macs_per_second,
+    }

@@ -24,6 +24,7 @@ from onnx import numpy_helper
 from gtcrn_bench.complexity.formulas import conv_macs, normalization_macs, power_macs, rnn_step_macs
 from gtcrn_bench.complexity.modules import LayerCount, OpCount
 from gtcrn_bench.errors import CheckpointError, GtcrnBenchError
+from gtcrn_bench.onnxrt import open_session, session_options
 
 #: ops that move, select, add, compare or apply a nonlinearity: no multiply-accumulates
 FREE_OPS = frozenset(
@@ -82,15 +83,12 @@ def _runtime_values(model: onnx.ModelProto) -> dict[str, np.ndarray]:
     Used when shape inference cannot resolve shapes computed inside the graph
     (the Shape -> Gather -> Reshape chains of unsimplified exports).
     """
-    import onnxruntime as ort  # only needed for graphs shape inference cannot resolve
-
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
     listed = {o.name for o in probe.graph.output}
     names = [o for node in probe.graph.node for o in node.output if o and o not in listed]
     probe.graph.output.extend(onnx.ValueInfoProto(name=name) for name in names)
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options = session_options(intra_threads=0, inter_threads=0, optimization="disable")  # the graph as written
     initializers = {t.name for t in probe.graph.initializer}
     feeds = {
         value.name: np.zeros(
@@ -101,7 +99,7 @@ def _runtime_values(model: onnx.ModelProto) -> dict[str, np.ndarray]:
         if value.name not in initializers
     }
     try:
-        session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        session = open_session(probe.SerializeToString(), options)
         outputs = session.run(None, feeds)
     except Exception as exc:  # onnxruntime raises its own exception types, not exported for catching
         first = str(exc).splitlines()[0] if str(exc) else repr(exc)

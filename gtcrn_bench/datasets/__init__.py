@@ -7,7 +7,7 @@ and ``vctk-demand`` (the VoiceBank+DEMAND test set made by
 """
 
 from gtcrn_bench.datasets.paired import LENGTH_TOLERANCE_S, PairedDirDataset
-from gtcrn_bench.datasets.registry import Dataset, get, has_references, kinds, open_dataset, register
+from gtcrn_bench.datasets.registry import Dataset, get, kinds, open_dataset, register
 from gtcrn_bench.datasets.utterance import Utterance, UtteranceError
 from gtcrn_bench.datasets.vctk_demand import VctkDemandDataset
 
@@ -19,7 +19,6 @@ __all__ = [
     "UtteranceError",
     "VctkDemandDataset",
     "get",
-    "has_references",
     "kinds",
     "open_dataset",
     "register",

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gtcrn_bench.datasets.atomic import atomic_path
 from gtcrn_bench.download import sha256_file
 from gtcrn_bench.errors import ChecksumError, InputError
+from gtcrn_bench.files import atomic_path
 
 FILE_NAME = "manifest.csv"
 REQUIRED_COLUMNS = ("name", "sha256_clean", "sha256_noisy")

@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 
 from gtcrn_bench.datasets.manifest import FILE_NAME, ManifestEntry, read_manifest, verify_files
-from gtcrn_bench.datasets.registry import register
+from gtcrn_bench.datasets.registry import Dataset, register
 from gtcrn_bench.datasets.resampled import ResampleCache, default_cache_dir
 from gtcrn_bench.datasets.utterance import Utterance, UtteranceError
 from gtcrn_bench.download import sha256_file
@@ -61,7 +61,7 @@ def pair_problem(clean: Path, noisy: Path) -> tuple[int, int, str | None]:
 
 
 @register("paired-dir")
-class PairedDirDataset:
+class PairedDirDataset(Dataset):
     """Clean/noisy pairs in ``root/clean`` and ``root/noisy``, loaded as 16 kHz float32.
 
     ``manifest``: None uses ``root/manifest.csv`` when it exists; True requires it;

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from gtcrn_bench.audio import SAMPLE_RATE, read_audio
-from gtcrn_bench.datasets.atomic import atomic_path
 from gtcrn_bench.download import CHUNK
 from gtcrn_bench.errors import InputError
+from gtcrn_bench.files import atomic_path
 from gtcrn_bench.store import home
 
 # part of every key: changing how audio is resampled must not reuse old entries

@@ -34,11 +34,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from gtcrn_bench import __version__
 from gtcrn_bench.audio import SAMPLE_RATE, resample
-from gtcrn_bench.datasets.atomic import atomic_path
 from gtcrn_bench.datasets.manifest import FILE_NAME, read_manifest, write_manifest
 from gtcrn_bench.datasets.vctk_demand import ARCHIVES, DATASHARE_HANDLE, DATASHARE_URL, default_dir
 from gtcrn_bench.download import download, sha256_file
 from gtcrn_bench.errors import GtcrnBenchError, InputError
+from gtcrn_bench.files import atomic_path
 
 METADATA_FILE = "fetch.json"
 OUTPUT_SUBTYPE = "PCM_16"

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from gtcrn_bench.latency.targets import Targets, targets
-from gtcrn_bench.latency.threads import check_threads, set_torch_threads, thread_report
 from gtcrn_bench.runners.base import Runner
+from gtcrn_bench.runners.threads import check_threads, set_torch_threads, thread_report
 from gtcrn_bench.timing import REWARM_CALLS, TURN_FRAMES, LatencyStats, time_interleaved
 
 OFFLINE_REPEATS = 5  # whole-file calls per offline runner
@@ -98,7 +98,7 @@ def measure_many(
     """Time several runners interleaved: frame runners ``frames`` frames each, offline ones ``repeats`` files.
 
     ``threads``: when given, torch is set to it (intra-op, and inter-op where
-    torch still allows: see :mod:`gtcrn_bench.latency.threads`) and every
+    torch still allows: see :mod:`gtcrn_bench.runners.threads`) and every
     onnxruntime session must already use it (built with the runner's thread
     parameter); the settings the libraries report are recorded either way,
     with what was requested.

@@ -19,9 +19,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from gtcrn_bench.audio import SAMPLE_RATE
 from gtcrn_bench.metrics.registry import Metric, Pair, register
+from gtcrn_bench.onnxrt import open_session, session_options
 
-SAMPLE_RATE = 16000
 PRIMARY_MODEL = "dnsmos_models/sig_bak_ovr.onnx"  # P.835 SIG/BAK/OVRL, non-personalised
 P808_MODEL = "dnsmos_models/model_v8.onnx"
 OUTPUTS = {"dnsmos_sig": "sig_mos", "dnsmos_bak": "bak_mos", "dnsmos_ovrl": "ovrl_mos", "dnsmos_p808": "p808_mos"}
@@ -37,12 +38,8 @@ def model_dir() -> Path:
 
 
 def _session(path: Path, threads: int) -> Any:
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads  # 0 = onnxruntime's default
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    """A DNSMOS model session: ``threads`` intra-op threads (0 = onnxruntime's default), one inter-op."""
+    return open_session(path, session_options(intra_threads=threads, inter_threads=1))
 
 
 def scorer() -> Any:

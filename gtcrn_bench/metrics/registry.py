@@ -7,11 +7,13 @@ and one ``compute`` function, which :func:`gtcrn_bench.metrics.compute` calls
 once per utterance for the whole group. Family modules import their packages
 lazily, so the registry loads without the ``metrics`` extra; a metric whose
 package is missing is listed by :func:`unavailable` with the reason.
+Third-party metrics come through the ``gtcrn_bench.metrics`` entry-point group
+(the entry point names a :class:`Metric` or a list of them, one group), by the
+same mechanism as runners and dataset kinds (:mod:`gtcrn_bench.plugins`).
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from gtcrn_bench.errors import ConfigError
+from gtcrn_bench.plugins import Registry
 
 BUILTIN_MODULES = (
     "gtcrn_bench.metrics.pesq_metric",
@@ -94,43 +97,43 @@ class Metric:
         return next((m for m in self.modules if importlib.util.find_spec(m) is None), None)
 
 
-_METRICS: dict[str, Metric] = {}
-_loaded = False
+def _accept(entry_name: str, obj: object) -> list[tuple[str, Metric]]:
+    """An entry point of ``gtcrn_bench.metrics`` names a :class:`Metric` or a list of Metrics (one group)."""
+    found = obj if isinstance(obj, (list, tuple)) else [obj]
+    if not found or not all(isinstance(m, Metric) for m in found):
+        raise TypeError(f"entry point '{entry_name}' names {obj!r}, not a gtcrn_bench Metric or a list of them")
+    return [(m.name, _checked(m)) for m in found]
+
+
+METRICS: Registry[Metric] = Registry("metric", "gtcrn_bench.metrics", BUILTIN_MODULES, _accept)
+
+
+def _checked(metric: Metric) -> Metric:
+    """A group's metrics must share one compute function (it is called once per utterance for all of them)."""
+    for other in METRICS.registered().values():
+        if other.group == metric.group and other.compute is not metric.compute:
+            raise ValueError(f"metric '{metric.name}' joins group '{metric.group}' with another compute function")
+    return metric
 
 
 def register(metric: Metric) -> Metric:
     """Make ``metric`` available by name; a group's metrics must share one compute function."""
-    existing = _METRICS.get(metric.name)
-    if existing is not None and existing != metric:
-        raise ValueError(f"metric name '{metric.name}' is already registered")
-    for other in _METRICS.values():
-        if other.group == metric.group and other.compute is not metric.compute:
-            raise ValueError(f"metric '{metric.name}' joins group '{metric.group}' with another compute function")
-    _METRICS[metric.name] = metric
-    return metric
+    return METRICS.register(metric.name, _checked(metric))
 
 
 def load_builtins() -> None:
-    """Import the built-in metric modules once (they register on import), in the canonical order."""
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in BUILTIN_MODULES:
-            importlib.import_module(module)
+    """Import the built-in metric modules and plugins once (they register on import), in the canonical order."""
+    METRICS.load()
 
 
 def get(name: str) -> Metric:
     """The metric called ``name``; ConfigError naming the known ones otherwise."""
-    load_builtins()
-    if name not in _METRICS:
-        raise ConfigError(f"unknown metric '{name}'; known: {', '.join(_METRICS)}")
-    return _METRICS[name]
+    return METRICS.get(name)
 
 
 def names(include_unavailable: bool = False) -> list[str]:
     """Registered metric names in registration order; by default only those whose packages are installed."""
-    load_builtins()
-    return [n for n, m in _METRICS.items() if include_unavailable or m.missing_module() is None]
+    return [n for n, m in METRICS.items().items() if include_unavailable or m.missing_module() is None]
 
 
 def available() -> dict[str, Metric]:
@@ -140,9 +143,8 @@ def available() -> dict[str, Metric]:
 
 def unavailable() -> dict[str, str]:
     """Registered metrics that cannot run here, with the reason (a missing package)."""
-    load_builtins()
-    reasons = {}
-    for name, metric in _METRICS.items():
+    reasons = dict(METRICS.unavailable())
+    for name, metric in METRICS.items().items():
         module = metric.missing_module()
         if module is not None:
             reasons[name] = f"needs the Python module '{module}' (pip install 'gtcrn-bench[metrics]')"

@@ -11,10 +11,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from gtcrn_bench.audio import SAMPLE_RATE
+
 N_LOW_BINS = 65
 N_ERB_BANDS = 64
 N_FREQS = 257
-SAMPLE_RATE = 16000
 N_FFT = 512
 
 

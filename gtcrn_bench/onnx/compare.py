@@ -11,10 +11,10 @@ import numpy as np
 import torch
 
 from gtcrn_bench import store
-from gtcrn_bench.audio import read_audio
+from gtcrn_bench.audio import SAMPLE_RATE, read_audio
 from gtcrn_bench.models.gtcrn import GTCRN
 from gtcrn_bench.models.stream import zero_caches
-from gtcrn_bench.stft import SAMPLE_RATE, istft, stft
+from gtcrn_bench.stft import istft, stft
 
 NOISE_SECONDS = 4.0
 NOISE_SEED = 20240414

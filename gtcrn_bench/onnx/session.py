@@ -16,30 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from onnxruntime.capi import onnxruntime_pybind11_state as ort_state
 
-from gtcrn_bench.errors import CheckpointError, ConfigError, GtcrnBenchError
+from gtcrn_bench.audio import SAMPLE_RATE
+from gtcrn_bench.errors import OutputError
 from gtcrn_bench.onnx.interface import CACHE_SHAPES, MIX_SHAPE, OUTPUT_NAMES, check_interface
-from gtcrn_bench.stft import HOP, SAMPLE_RATE
-
-OPTIMIZATION_LEVELS = {
-    "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-    "layout": ort.GraphOptimizationLevel.ORT_ENABLE_LAYOUT,
-    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-}
-
-# what onnxruntime raises for files it cannot load (its exceptions derive from Exception only)
-_LOAD_ERRORS = (
-    ort_state.Fail,
-    ort_state.InvalidArgument,
-    ort_state.InvalidGraph,
-    ort_state.InvalidProtobuf,
-    ort_state.NoSuchFile,
-    ort_state.NotImplemented,
-    ort_state.RuntimeException,
-)
+from gtcrn_bench.onnxrt import open_session, session_options
+from gtcrn_bench.stft import HOP
 
 
 def frame_time(frame: int) -> str:
@@ -47,7 +29,7 @@ def frame_time(frame: int) -> str:
     return f"frame {frame} (t = {frame * HOP / SAMPLE_RATE:.3f} s)"
 
 
-class NonFiniteOutputError(GtcrnBenchError):
+class NonFiniteOutputError(OutputError):
     """A model produced NaN or Inf; ``frame`` is the first frame (0-based) where it appeared."""
 
     def __init__(self, message: str, frame: int, tensor: str) -> None:
@@ -63,32 +45,6 @@ class NonFiniteOutputError(GtcrnBenchError):
         """
         message = f"{what}: NaN or Inf first appeared in {frame_time(frame)} in {', '.join(tensors)}"
         return cls(message + (f"; {detail}" if detail else ""), frame, tensors[0])
-
-
-def session_options(intra_threads: int = 1, inter_threads: int = 1, optimization: str = "all") -> ort.SessionOptions:
-    """The options a deployer sets: thread counts and graph optimisation level (sequential execution)."""
-    if optimization not in OPTIMIZATION_LEVELS:
-        raise ConfigError(f"optimization '{optimization}': choose one of {', '.join(OPTIMIZATION_LEVELS)}")
-    if intra_threads < 0 or inter_threads < 0:
-        raise ConfigError("thread counts must be >= 0 (0 lets onnxruntime choose)")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = intra_threads
-    options.inter_op_num_threads = inter_threads
-    options.graph_optimization_level = OPTIMIZATION_LEVELS[optimization]
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    return options
-
-
-def open_session(path: str | Path, options: ort.SessionOptions | None = None) -> ort.InferenceSession:
-    """A CPU session on an ONNX file, with a :class:`CheckpointError` naming the file if it cannot load."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such ONNX file")
-    try:
-        return ort.InferenceSession(str(path), options or session_options(), providers=["CPUExecutionProvider"])
-    except _LOAD_ERRORS as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CheckpointError(f"{path}: onnxruntime cannot load it as an ONNX model ({first_line})") from exc
 
 
 class FrameSession:

@@ -14,6 +14,7 @@ class Noisy(Runner):
 
     name = "noisy"
     description = "unprocessed noisy input (the reference row of every comparison)"
+    reference_row = True
 
     def __init__(self) -> None:
         pass

@@ -1,16 +1,19 @@
-"""GTCRN as a streaming ONNX graph in onnxruntime, frame by frame, the way it is deployed."""
+"""GTCRN as a streaming ONNX graph in onnxruntime, frame by frame, the way it is deployed.
+
+onnxruntime, onnx and torch (for the export) are imported when the runner is built.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
 from gtcrn_bench.download import sha256_file
 from gtcrn_bench.errors import ConfigError
-from gtcrn_bench.onnx.compare import spectrum
-from gtcrn_bench.onnx.export import cached_export
-from gtcrn_bench.onnx.session import FrameSession, NonFiniteOutputError
+from gtcrn_bench.runners.base import Countable
 from gtcrn_bench.runners.registry import register
 from gtcrn_bench.runners.spectral import SpectralFrameRunner
 from gtcrn_bench.store import resolve
@@ -22,6 +25,10 @@ class GTCRNOnnx(SpectralFrameRunner):
 
     name = "gtcrn-onnx"
     description = "GTCRN streaming ONNX graph in onnxruntime, frame by frame (published or exported)"
+    packages = ("onnxruntime",)
+    aliases: ClassVar[Mapping[str, Mapping[str, Any]]] = {"published-onnx": {"model": "published-onnx"}}
+    thread_param = "intra_threads"
+    speed_params = frozenset({"inter_threads"})
 
     def __init__(
         self,
@@ -33,6 +40,9 @@ class GTCRNOnnx(SpectralFrameRunner):
     ) -> None:
         """``model``: an ONNX alias or path (default ``published-onnx``); or ``checkpoint``: a checkpoint alias
         or path whose project export is built once and cached in the store. Not both."""
+        from gtcrn_bench.onnx.export import cached_export
+        from gtcrn_bench.onnx.session import FrameSession
+
         super().__init__()
         if model is not None and checkpoint is not None:
             raise ConfigError(f"{self.name}: give either model (an ONNX graph) or checkpoint (to export), not both")
@@ -45,9 +55,14 @@ class GTCRNOnnx(SpectralFrameRunner):
     def artefacts(self) -> dict[str, str]:
         return {"onnx": self.model_sha256}
 
-    def onnx_paths(self) -> list[Path]:
-        """The graph run once per frame (what the complexity counter counts)."""
-        return [self.session.path]
+    def countable(self) -> Countable:
+        """The graph run once per frame."""
+        return Countable(self.name, onnx_paths=(Path(self.session.path),), steps_per_second=self.hops_per_second)
+
+    def thread_settings(self) -> dict[str, Any]:
+        from gtcrn_bench.onnxrt import session_threads
+
+        return {"onnxruntime session": session_threads(self.session.session)}
 
     def reset_state(self) -> None:
         self.session.reset()
@@ -68,6 +83,9 @@ class GTCRNOnnx(SpectralFrameRunner):
         return out
 
     def _raise_first_non_finite(self, wave: np.ndarray) -> None:
+        from gtcrn_bench.onnx.compare import spectrum
+        from gtcrn_bench.onnx.session import NonFiniteOutputError
+
         self.session.reset()
         frames = spectrum(self.check_input(wave)).numpy()
         what = f"{self.name} ({self.session.path.name})"

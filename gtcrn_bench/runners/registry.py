@@ -1,24 +1,30 @@
-"""The runner registry: names -> runner classes, with typed parameters for suites and the CLI.
+"""The runner registry and the one way to build a runner: name or alias + parameters + threads -> runner.
 
-Built-in runners register on import of their modules; third-party packages add
-theirs through the ``gtcrn_bench.runners`` entry-point group (the entry point
-names a :class:`Runner` subclass or a module that registers on import).
+Built-in runners are listed in :data:`BUILTIN_MODULES` and register on import;
+third-party packages add theirs through the ``gtcrn_bench.runners`` entry-point
+group (the entry point names a :class:`Runner` subclass). Runner modules import
+their heavy libraries (torch, onnxruntime, the baselines' packages) when a
+runner is built, not when the module is imported, so listing names and
+parameters stays fast; a runner whose distributions (:attr:`Runner.packages`)
+are not installed is listed as unavailable with the reason.
+
+Every command and the suite build runners through :func:`build`, so every alias
+works everywhere and the thread count reaches every runner the same way.
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import types
 import typing
-from dataclasses import dataclass
-from importlib.metadata import entry_points
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, distribution
 from typing import Any
 
-from gtcrn_bench.errors import ConfigError
+from gtcrn_bench.errors import ConfigError, did_you_mean
+from gtcrn_bench.plugins import Registry
 from gtcrn_bench.runners.base import Runner
 
-ENTRY_POINT_GROUP = "gtcrn_bench.runners"
 BUILTIN_MODULES = (
     "gtcrn_bench.runners.basic",
     "gtcrn_bench.runners.gtcrn",
@@ -29,9 +35,26 @@ BUILTIN_MODULES = (
     ),
 )
 
-_RUNNERS: dict[str, type[Runner]] = {}
-_UNAVAILABLE: dict[str, str] = {}
-_loaded = False
+
+def _accept(entry_name: str, obj: object) -> list[tuple[str, type[Runner]]]:
+    """An entry point of ``gtcrn_bench.runners`` names a Runner subclass, registered under its ``name``."""
+    if not (isinstance(obj, type) and issubclass(obj, Runner)):
+        raise TypeError(f"entry point '{entry_name}' names {obj!r}, not a gtcrn_bench Runner subclass")
+    return [(_checked_name(obj), obj)]
+
+
+RUNNERS: Registry[type[Runner]] = Registry("runner", "gtcrn_bench.runners", BUILTIN_MODULES, _accept)
+
+
+def _checked_name(cls: type[Runner]) -> str:
+    if not cls.name:
+        raise ValueError(f"{cls.__qualname__} has no name")
+    return cls.name
+
+
+def register(cls: type[Runner]) -> type[Runner]:
+    """Class decorator: make a runner available under ``cls.name`` (and its :attr:`~Runner.aliases`)."""
+    return RUNNERS.register(_checked_name(cls), cls)
 
 
 @dataclass(frozen=True)
@@ -45,50 +68,60 @@ class Param:
 
     @property
     def type_name(self) -> str:
-        return getattr(self.annotation, "__name__", str(self.annotation)).replace("typing.", "")
+        text = self.annotation.__name__ if isinstance(self.annotation, type) else str(self.annotation)
+        return text.replace("typing.", "")
 
 
-def register(cls: type[Runner]) -> type[Runner]:
-    """Class decorator: make a runner available under ``cls.name``."""
-    if not cls.name:
-        raise ValueError(f"{cls.__qualname__} has no name")
-    existing = _RUNNERS.get(cls.name)
-    if existing is not None and existing is not cls:
-        raise ValueError(f"runner name '{cls.name}' is taken by {existing.__module__}.{existing.__qualname__}")
-    _RUNNERS[cls.name] = cls
-    return cls
-
-
-def _load() -> None:
-    """Import built-in runner modules and entry-point plugins once; record what fails and why."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for module in BUILTIN_MODULES:
+def missing_packages(cls: type[Runner]) -> list[str]:
+    """The distributions of :attr:`Runner.packages` that are not installed (looked up, never imported)."""
+    missing = []
+    for name in cls.packages:
         try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            _UNAVAILABLE[module] = f"missing dependency: {exc.name or exc}"
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-            if isinstance(obj, type) and issubclass(obj, Runner):
-                register(obj)
-        except Exception as exc:  # a broken plugin (or one whose name is taken) must not break the harness
-            _UNAVAILABLE[ep.name] = f"plugin failed to load: {exc}"
+            distribution(name)
+        except PackageNotFoundError:
+            missing.append(name)
+    return missing
 
 
 def available() -> dict[str, type[Runner]]:
-    """Every registered runner class by name."""
-    _load()
-    return dict(sorted(_RUNNERS.items()))
+    """Every registered runner class whose packages are installed, by name, sorted."""
+    return {n: c for n, c in sorted(RUNNERS.items().items()) if not missing_packages(c)}
 
 
 def unavailable() -> dict[str, str]:
-    """Runner modules or plugins that could not be loaded, with the reason."""
-    _load()
-    return dict(_UNAVAILABLE)
+    """Runners that cannot run here (a package missing) and plugins that failed to load, with the reason."""
+    out = RUNNERS.unavailable()
+    for name, cls in RUNNERS.items().items():
+        missing = missing_packages(cls)
+        if missing:
+            out[name] = f"needs {', '.join(missing)} (pip install 'gtcrn-bench[baselines]')"
+    return out
+
+
+def aliases() -> dict[str, tuple[str, dict[str, Any]]]:
+    """Alias -> (runner name, fixed parameters), from every available runner's :attr:`~Runner.aliases`."""
+    return {alias: (name, dict(fixed)) for name, cls in available().items() for alias, fixed in cls.aliases.items()}
+
+
+def resolve(name: str) -> tuple[type[Runner], dict[str, Any]]:
+    """The runner class behind a name or alias, and the parameters the alias fixes."""
+    runners = available()
+    if name in runners:
+        return runners[name], {}
+    known = aliases()
+    if name in known:
+        runner_name, fixed = known[name]
+        return runners[runner_name], fixed
+    reason = unavailable().get(name)
+    if reason is not None:
+        raise ConfigError(f"runner '{name}' is not available here: {reason}")
+    names = [*runners, *known]
+    raise ConfigError(f"unknown runner '{name}'{did_you_mean(name, names)} (available: {', '.join(names)})")
+
+
+def get(name: str) -> type[Runner]:
+    """The runner class registered as ``name`` (or behind alias ``name``)."""
+    return resolve(name)[0]
 
 
 def params(cls: type[Runner]) -> list[Param]:
@@ -102,6 +135,34 @@ def params(cls: type[Runner]) -> list[Param]:
         required = p.default is inspect.Parameter.empty
         out.append(Param(p.name, hints.get(p.name, str), None if required else p.default, required))
     return out
+
+
+def check_params(name: str, given: dict[str, Any]) -> None:
+    """:class:`ConfigError` for parameters runner (or alias) ``name`` does not take, or required ones missing."""
+    cls, fixed = resolve(name)
+    known = {p.name: p for p in params(cls)}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"runner '{name}' has no parameter {', '.join(unknown)}; it takes: {', '.join(known) or 'none'}"
+        )
+    clash = sorted(k for k in given if k in fixed and str(given[k]) != str(fixed[k]))
+    if clash:
+        raise ConfigError(f"runner '{name}' fixes {', '.join(f'{k}={fixed[k]}' for k in clash)}; drop the parameter")
+    missing = [p.name for p in known.values() if p.required and p.name not in {**fixed, **given}]
+    if missing:
+        raise ConfigError(f"runner '{name}' needs {', '.join(missing)}")
+
+
+def with_threads(cls: type[Runner], params: dict[str, Any], threads: int | None) -> dict[str, Any]:
+    """``params`` with the runner's :attr:`~Runner.thread_param` set to ``threads``; a different value is an error."""
+    name = cls.thread_param
+    if threads is None or name is None:
+        return dict(params)
+    given = params.get(name)
+    if given is not None and str(given) != str(threads):
+        raise ConfigError(f"runner '{cls.name}': {name}={given} contradicts threads {threads}; give one of them")
+    return {**params, name: threads}
 
 
 def _coerce(runner: str, param: Param, value: Any) -> Any:
@@ -127,32 +188,29 @@ def _coerce(runner: str, param: Param, value: Any) -> Any:
     raise ConfigError(f"runner '{runner}': parameter {param.name}={value!r} is not a valid {param.type_name}")
 
 
-def get(name: str) -> type[Runner]:
-    """The runner class registered as ``name``; the error lists what exists."""
-    runners = available()
-    if name not in runners:
-        hint = f"; not loaded: {unavailable()}" if unavailable() else ""
-        raise ConfigError(f"unknown runner '{name}'; available: {', '.join(runners)}{hint}")
-    return runners[name]
+def build(name: str, params_: dict[str, Any] | None = None, threads: int | None = None) -> Runner:
+    """Runner ``name`` (a runner or an alias) with checked, type-converted parameters.
+
+    ``threads`` (when given) goes to the runner's :attr:`~Runner.thread_param`;
+    an explicit, different value of that parameter is an error. This is the
+    only place a runner is constructed: suites, ``enhance``, ``latency``,
+    ``complexity`` and ``verify`` all come here.
+    """
+    given = dict(params_ or {})
+    check_params(name, given)
+    cls, fixed = resolve(name)
+    known = {p.name: p for p in params(cls)}
+    values = with_threads(cls, {**fixed, **given}, threads)
+    return cls(**{k: _coerce(name, known[k], v) for k, v in values.items()})
 
 
 def create(name: str, **kwargs: Any) -> Runner:
-    """Build runner ``name`` with checked, type-converted parameters."""
-    cls = get(name)
-    known = {p.name: p for p in params(cls)}
-    unknown = sorted(set(kwargs) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"runner '{name}' has no parameter {', '.join(unknown)}; it takes: {', '.join(known) or 'none'}"
-        )
-    missing = [p.name for p in known.values() if p.required and p.name not in kwargs]
-    if missing:
-        raise ConfigError(f"runner '{name}' needs {', '.join(missing)}")
-    return cls(**{k: _coerce(name, known[k], v) for k, v in kwargs.items()})
+    """``build(name, kwargs)``: a runner with its own default threads (for tests and scripts)."""
+    return build(name, kwargs)
 
 
 def parse_params(items: list[str]) -> dict[str, str]:
-    """``["key=value", ...]`` from the command line -> a dict (values converted later by :func:`create`)."""
+    """``["key=value", ...]`` from the command line -> a dict (values converted later by :func:`build`)."""
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
@@ -160,3 +218,31 @@ def parse_params(items: list[str]) -> dict[str, str]:
             raise ConfigError(f"runner parameter '{item}' is not of the form key=value")
         out[key.strip().replace("-", "_")] = value.strip()
     return out
+
+
+@dataclass(frozen=True)
+class RunnerSpec:
+    """A runner written ``NAME`` or ``NAME:key=value,key=value`` (as ``latency --compare`` takes it).
+
+    ``label`` is the text as written: it names the runner in tables and JSON,
+    so one runner given twice with other parameters gets two labels
+    (``gtcrn-stream`` and ``gtcrn-stream:engine=eager``).
+    """
+
+    label: str
+    name: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, text: str) -> RunnerSpec:
+        """Split ``NAME[:key=value,...]`` at the first colon (values may contain colons, not commas)."""
+        label = text.strip()
+        name, sep, rest = label.partition(":")
+        if not name:
+            raise ConfigError(f"'{text}': expected NAME or NAME:key=value,key=value")
+        params = parse_params(rest.split(",")) if sep else {}
+        return cls(label, name.strip(), params)
+
+    def build(self, threads: int | None, extra: dict[str, str] | None = None) -> Runner:
+        """The runner, with ``extra`` parameters on top of the written ones."""
+        return build(self.name, {**self.params, **(extra or {})}, threads)

@@ -1,38 +1,29 @@
-"""Enhanced audio cached by content: sha256 of the input samples and of the runner's identity.
+"""Enhanced audio cached by content: sha256 of the input samples and of the runner's output identity.
 
-A runner's identity (:meth:`Runner.describe`) holds its name, parameters, delay
-and the sha256 of its model files, so changing any of them misses the cache.
-Thread counts are left out of the key: they change how fast a runner is, not
-what it outputs, so a run with other ``threads`` reuses the audio.
+A runner's output identity (:meth:`~gtcrn_bench.runners.base.Runner.output_identity`)
+holds its name, parameters, delay, the sha256 of its model files and the versions
+of its packages, so changing any of them misses the cache. Thread counts are
+left out of it: they change how fast a runner is, not what it outputs, so a run
+with other ``threads`` reuses the audio.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from gtcrn_bench import __version__
-
-#: runner parameters that set thread counts (onnxruntime, torch, sherpa-onnx): not part of the output's identity
-THREAD_PARAMS = frozenset({"threads", "intra_threads", "inter_threads"})
+from gtcrn_bench.files import atomic_path
 
 
-def output_identity(runner_identity: dict[str, Any]) -> dict[str, Any]:
-    """The part of a runner's identity that determines its output: everything but thread parameters."""
-    params = {k: v for k, v in runner_identity.get("params", {}).items() if k not in THREAD_PARAMS}
-    return {**runner_identity, "params": params}
-
-
-def cache_key(wave: np.ndarray, runner_identity: dict[str, Any]) -> str:
+def cache_key(wave: np.ndarray, output_identity: dict[str, Any]) -> str:
     """Hex sha256 over the float32 samples, the runner's output identity and the harness version."""
     digest = hashlib.sha256(np.ascontiguousarray(wave, dtype=np.float32).tobytes())
-    digest.update(json.dumps(output_identity(runner_identity), sort_keys=True, default=str).encode())
+    digest.update(json.dumps(output_identity, sort_keys=True, default=str).encode())
     digest.update(__version__.encode())
     return digest.hexdigest()
 
@@ -54,9 +45,5 @@ class AudioCache:
             return None
 
     def put(self, key: str, wave: np.ndarray) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, wave.astype(np.float32, copy=False))
-        os.replace(tmp, path)
+        with atomic_path(self._path(key)) as tmp:
+            np.save(tmp, wave.astype(np.float32, copy=False))

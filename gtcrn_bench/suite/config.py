@@ -1,19 +1,29 @@
 """Suite files: YAML declaring the dataset, the runners with their parameters, the metrics and what else to measure.
 
+A suite is named by a path or by the name of a packaged suite (``vctk`` is
+``gtcrn_bench/data/suites/vctk.yaml``, linked as ``suites/`` in a clone). A
+suite may ``include:`` another (a path relative to it, or a packaged name): the
+included mapping is the base, the including file's keys replace its keys
+(``dataset`` is merged key by key), and ``vars:`` values replace ``{name}`` in
+the runners' parameters and labels and in the dataset root, so two suites that
+differ only in a checkpoint share one runner list.
+
 Validation errors name the file, the key and what is allowed, e.g.
-``suites/x.yaml: runners[1].name: unknown runner 'gtcrn-ofline'; available: ...``.
+``suites/x.yaml: runners[1].name: unknown runner 'gtcrn-ofline'; did you mean 'gtcrn-offline'? ...``.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from gtcrn_bench.errors import ConfigError
+from gtcrn_bench.errors import ConfigError, did_you_mean
 from gtcrn_bench.runners import registry
 
 
@@ -60,7 +70,7 @@ class DatasetConfig(_Strict):
     @classmethod
     def _published_exists(cls, published: str | None) -> str | None:
         """A table of baselines/published.yaml: checked up front, since the report reads it only after every row."""
-        from gtcrn_bench.baselines import PUBLISHED_FILE, published_tables
+        from gtcrn_bench.published import PUBLISHED_FILE, published_tables
 
         known = list(published_tables())
         if published is not None and published not in known:
@@ -91,15 +101,16 @@ class Suite(_Strict):
     @field_validator("runners")
     @classmethod
     def _runners_exist(cls, runners: list[RunnerEntry]) -> list[RunnerEntry]:
-        known = registry.available()
-        for entry in runners:
-            if entry.name not in known:
-                raise ValueError(f"unknown runner '{entry.name}'; available: {', '.join(known)}")
-            allowed = {p.name for p in registry.params(known[entry.name])}
-            extra = sorted(set(entry.params) - allowed)
-            if extra:
-                takes = ", ".join(sorted(allowed)) or "none"
-                raise ValueError(f"runner '{entry.name}' has no parameter {', '.join(extra)}; it takes: {takes}")
+        """Each name is a runner or an alias and each parameter one it takes; the error names the entry's index."""
+        problems = []
+        for i, entry in enumerate(runners):
+            try:
+                registry.check_params(entry.name, entry.params)
+            except ConfigError as exc:
+                key = "name" if str(exc).startswith(("unknown runner", f"runner '{entry.name}' is not")) else "params"
+                problems.append(f"[{i}].{key}: {exc}")
+        if problems:
+            raise ValueError("\n".join(problems))
         return runners
 
     @model_validator(mode="after")
@@ -109,6 +120,11 @@ class Suite(_Strict):
         if duplicates:
             raise ValueError(f"runner entries {duplicates} appear twice: give them distinct 'label's")
         return self
+
+    @property
+    def reference_key(self) -> str | None:
+        """The key of the entry whose runner is the reference row (the unprocessed input), if the suite has one."""
+        return next((e.key for e in self.runners if registry.get(e.name).reference_row), None)
 
     def dataset_root(self, override: Path | None = None) -> Path | None:
         """The dataset directory: ``override`` (``--data``), the suite's ``root`` expanded, or None (kind default)."""
@@ -128,7 +144,9 @@ def _format_errors(path: Path, exc: ValidationError) -> str:
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
-        lines.append(f"{path}: {loc or '(top level)'}: {message}")
+        for line in message.splitlines():  # a validator may report several entries, each "[i].key: ..."
+            sep = "" if line.startswith("[") else ": "
+            lines.append(f"{path}: {loc or '(top level)'}{sep}{line}")
     return "\n".join(lines)
 
 
@@ -140,9 +158,32 @@ def validate_suite(data: Any, source: Path) -> Suite:
         raise ConfigError(_format_errors(source, exc)) from None
 
 
-def load_suite(path: str | Path) -> Suite:
-    """Read and validate a suite file; every problem is reported with the file and key."""
-    path = Path(path)
+#: the packaged suites (``suites/`` in a clone links here); names starting with ``_`` are bases to include
+PACKAGED_SUITES = Path(str(files("gtcrn_bench") / "data" / "suites"))
+_VAR = re.compile(r"\{(\w+)\}")
+
+
+def packaged_suites() -> dict[str, Path]:
+    """The suites shipped with the package, by name (bases meant only for ``include:`` left out)."""
+    return {p.stem: p for p in sorted(PACKAGED_SUITES.glob("*.yaml")) if not p.stem.startswith("_")}
+
+
+def resolve_suite(name_or_path: str | Path) -> Path:
+    """A suite file: an existing path as given, else the packaged suite of that name (``vctk``, ``dns3``)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    packaged = {**packaged_suites(), **{f"{n}.yaml": p for n, p in packaged_suites().items()}}
+    if str(name_or_path) in packaged:
+        return packaged[str(name_or_path)]
+    names = ", ".join(packaged_suites())
+    hint = did_you_mean(path.stem, packaged_suites())
+    raise ConfigError(
+        f"{name_or_path}: no such suite file, and no packaged suite of that name{hint} (packaged: {names})"
+    )
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text())
     except OSError as exc:
@@ -151,7 +192,52 @@ def load_suite(path: str | Path) -> Suite:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a suite file is a mapping with keys name, dataset, runners, metrics, ...")
-    suite = validate_suite(data, path)
+    return data
+
+
+def _included(path: Path, data: dict[str, Any], seen: tuple[Path, ...]) -> dict[str, Any]:
+    """``data`` on top of the suite it includes (recursively); a cycle is an error naming the files."""
+    target = data.pop("include", None)
+    if target is None:
+        return data
+    local = path.parent / str(target)
+    base_path = local if local.is_file() else PACKAGED_SUITES / str(target)
+    if not base_path.is_file():
+        raise ConfigError(f"{path}: include: no file {local} and no packaged suite '{target}'")
+    if base_path.resolve() in seen:
+        raise ConfigError(f"{path}: include: {base_path} includes itself (through {', '.join(map(str, seen))})")
+    base = _included(base_path, _read_mapping(base_path), (*seen, base_path.resolve()))
+    merged = {**base, **data}
+    for key in ("dataset", "vars"):  # merged key by key: a suite overrides one dataset key, one variable
+        if isinstance(base.get(key), dict) and isinstance(data.get(key), dict):
+            merged[key] = {**base[key], **data[key]}
+    return merged
+
+
+def _substitute(value: Any, variables: dict[str, Any]) -> Any:
+    """``{name}`` in strings replaced by ``variables[name]`` (other braces, e.g. ``{store}``, left alone)."""
+    if isinstance(value, str):
+        return _VAR.sub(lambda m: str(variables[m[1]]) if m[1] in variables else m[0], value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, variables) for v in value]
+    return value
+
+
+def suite_data(path: Path) -> dict[str, Any]:
+    """The suite file's mapping with its includes merged and its ``vars`` substituted (what is validated)."""
+    data = _included(path, _read_mapping(path), (path.resolve(),))
+    variables = data.pop("vars", None) or {}
+    if not isinstance(variables, dict):
+        raise ConfigError(f"{path}: vars: a mapping of names to values, e.g. {{checkpoint: vctk}}")
+    return _substitute(data, variables)
+
+
+def load_suite(name_or_path: str | Path) -> Suite:
+    """Read, merge and validate a suite (a path or a packaged name); every problem names the file and key."""
+    path = resolve_suite(name_or_path)
+    suite = validate_suite(suite_data(path), path)
     _check_metrics(path, suite)
     _check_threads(path, suite)
     return suite
@@ -171,14 +257,12 @@ def _check_metrics(path: Path, suite: Suite) -> None:
 def _check_threads(path: Path, suite: Suite) -> None:
     """A runner's own thread parameter may not contradict the suite's ``threads``.
 
-    Workers and the latency stage build every runner with the suite's count (see
-    :func:`gtcrn_bench.latency.threads.with_threads`), so a different explicit
-    value would otherwise fail only in the latency stage, after every row.
+    Workers and the latency stage build every runner with the suite's count
+    (:func:`gtcrn_bench.runners.registry.build`), so a different explicit value
+    would otherwise fail only in the latency stage, after every row.
     """
-    from gtcrn_bench.latency.threads import thread_param
-
     for i, entry in enumerate(suite.runners):
-        name = thread_param(registry.get(entry.name))
+        name = registry.get(entry.name).thread_param
         given = entry.params.get(name) if name is not None else None
         if given is not None and str(given) != str(suite.threads):
             raise ConfigError(

@@ -22,14 +22,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from gtcrn_bench import metrics, provenance
-from gtcrn_bench.datasets import Dataset, has_references, open_dataset
+from gtcrn_bench.datasets import Dataset, open_dataset
 from gtcrn_bench.errors import ConfigError, GtcrnBenchError, InputError
-from gtcrn_bench.runners.base import Runner
+from gtcrn_bench.files import write_json
+from gtcrn_bench.runners.threads import thread_environment
 from gtcrn_bench.store import home
 from gtcrn_bench.suite import rows as rowfile
-from gtcrn_bench.suite.config import Suite, load_suite
+from gtcrn_bench.suite.config import Suite, load_suite, resolve_suite
 from gtcrn_bench.suite.latency_stage import run_latency_stage
-from gtcrn_bench.suite.worker import WorkerSetup, build_entry, evaluate, init_worker, thread_environment
+from gtcrn_bench.suite.worker import WorkerSetup, build_entry, evaluate, init_worker
 
 RESULTS_DIR = Path("results")
 NO_REFERENCE = "needs the clean reference; this dataset has none (reference-free)"
@@ -40,7 +41,7 @@ ENVIRONMENT_SUMMARY = ("python", "platform", "git", "packages", "cpu")
 class RunOptions:
     """Command-line choices of one ``gtcrn-bench run``."""
 
-    suite_path: Path
+    suite_path: Path  # a path, or the name of a packaged suite (``vctk``)
     data: Path | None = None
     out: Path | None = None
     jobs: int = 1
@@ -142,45 +143,23 @@ def announce_metrics(plan: MetricPlan, console: Console) -> None:
         )
 
 
-def runner_complexity_entry(name: str, runner: Runner) -> dict[str, Any] | None:
-    """What the report shows for a runner's size and compute: counted (``exact``) or published, or None.
-
-    Only the summary keys are kept (the full breakdown is ``gtcrn-bench complexity``).
-    """
-    from gtcrn_bench.complexity import runner_complexity
-    from gtcrn_bench.runners.baselines.published_complexity import published_complexity
-
-    counted = runner_complexity(runner)
-    if counted is not None:
-        keys = ("kind", "convention", "source", "params_total", "params_trainable", "macs_per_frame", "macs_per_second")
-        return {k: counted.get(k) for k in keys}
-    published = published_complexity(name)
-    if published is None or published.get("params_m") is None:
-        return None
-    gmacs = published.get("gmacs_per_s")
-    return {
-        "kind": "published",
-        "source": published["source"],
-        "params_total": published["params_m"] * 1e6,
-        "macs_per_second": gmacs * 1e9 if gmacs is not None else None,
-    }
-
-
-def preflight_runners(suite: Suite) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+def preflight_runners(suite: Suite, suite_path: Path) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Build every runner once before any work, so a missing checkpoint stops the run at once, clearly.
 
     Returns each runner's identity (name, parameters, model sha256) and, when the
     suite asks for it, its complexity entry.
     """
+    from gtcrn_bench.complexity import runner_figures
+
     identities, complexity = {}, {}
-    for entry in suite.runners:
+    for i, entry in enumerate(suite.runners):
         try:
             runner = build_entry(entry, suite.threads)  # as the workers build it: the same identity
         except GtcrnBenchError as exc:
-            raise ConfigError(f"runner '{entry.key}' cannot be built: {exc}") from exc
+            raise ConfigError(f"{suite_path}: runners[{i}] ({entry.key}) cannot be built: {exc}") from exc
         identities[entry.key] = runner.describe()
-        if suite.complexity:
-            found = runner_complexity_entry(entry.name, runner)
+        if suite.complexity and not runner.reference_row:
+            found = runner_figures(runner)
             if found is not None:
                 complexity[entry.key] = found
     return identities, complexity
@@ -189,8 +168,9 @@ def preflight_runners(suite: Suite) -> tuple[dict[str, dict[str, Any]], dict[str
 def new_metadata(suite_path: Path, suite: Suite, extra: dict[str, Any]) -> dict[str, Any]:
     """A first run's metadata: environment, suite text, runner identities (model sha256), dataset hashes."""
     return {
-        "suite_file": str(suite_path),
-        "suite_text": suite_path.read_text(),
+        "suite_file": str(resolve_suite(suite_path)),
+        "suite_text": resolve_suite(suite_path).read_text(),  # as written; "suite" below has includes merged
+        "reference_row": suite.reference_key,
         "suite": suite.model_dump(),
         "environment": provenance.environment(),
         **extra,
@@ -222,9 +202,7 @@ def run_metadata(
 
 def write_metadata(out_dir: Path, meta: dict[str, Any]) -> None:
     """metadata.json, replaced atomically."""
-    tmp = out_dir / "metadata.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=2, default=str))
-    tmp.replace(out_dir / "metadata.json")
+    write_json(out_dir / "metadata.json", meta)
 
 
 def _progress(console: Console) -> Progress:
@@ -278,9 +256,9 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
     dataset = open_suite_dataset(suite, options)
     dataset.verify()
     utterances = dataset.utterances()
-    plan = plan_metrics(suite, options.suite_path, has_references(dataset))
+    plan = plan_metrics(suite, options.suite_path, dataset.has_references())
     metric_names = plan.names
-    identities, complexity = preflight_runners(suite)
+    identities, complexity = preflight_runners(suite, options.suite_path)
 
     out_dir = output_dir(suite, options)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -307,7 +285,7 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
         ),
     )
     if complexity:
-        (out_dir / "complexity.json").write_text(json.dumps(complexity, indent=2) + "\n")
+        write_json(out_dir / "complexity.json", complexity)
     console.print(f"{suite.name}: {len(utterances)} utterances x {len(suite.runners)} runners -> {out_dir}")
     announce_metrics(plan, console)
     if kept:

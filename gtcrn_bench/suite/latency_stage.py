@@ -8,17 +8,16 @@ in ms; the report's histograms).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from gtcrn_bench.errors import GtcrnBenchError
+from gtcrn_bench.files import write_json
+from gtcrn_bench.runners import registry
+from gtcrn_bench.runners.threads import limit_process_threads
 from gtcrn_bench.suite.config import Suite
-from gtcrn_bench.suite.worker import limit_threads
-
-UNTIMED = {"noisy"}  # no computation to time
 
 
 def real_audio(dataset: Any, utterances: list[Any]) -> np.ndarray:
@@ -34,14 +33,14 @@ def real_audio(dataset: Any, utterances: list[Any]) -> np.ndarray:
 def run_latency_stage(suite: Suite, dataset: Any, utterances: list[Any], out_dir: Path) -> dict[str, dict]:
     """Time the suite's runners (``suite.latency`` frames, ``suite.threads`` threads) and write the two files."""
     from gtcrn_bench.latency import suite_latency
-    from gtcrn_bench.latency.build import build_runner
 
     assert suite.latency is not None
-    limit_threads(suite.threads)
-    runners = {e.key: build_runner(e.name, e.params, suite.threads) for e in suite.runners if e.name not in UNTIMED}
+    limit_process_threads(suite.threads)
+    timed = [e for e in suite.runners if not registry.get(e.name).reference_row]  # the reference row computes nothing
+    runners = {e.key: registry.build(e.name, e.params, suite.threads) for e in timed}
     stats, per_frame = suite_latency(
         runners, suite.latency.frames, suite.latency.warmup, real_audio(dataset, utterances)
     )
-    (out_dir / "latency.json").write_text(json.dumps(stats, indent=2, default=float) + "\n")
+    write_json(out_dir / "latency.json", stats)
     np.savez(out_dir / "latency_frames.npz", **per_frame)
     return stats

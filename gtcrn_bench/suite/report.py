@@ -243,9 +243,9 @@ def write_tables(out_dir: Path, suite: Suite, metric_names: list[str], console: 
     per_utt = pd.read_csv(out_dir / "per_utterance.csv", dtype={"error": str, "runner": str, "utterance": str})
     order = {entry.key: i for i, entry in enumerate(suite.runners)}  # rows arrive in completion order
     per_utt = per_utt.sort_values("runner", key=lambda col: col.map(order), kind="stable").reset_index(drop=True)
-    summary = summarize(per_utt, metric_names)
+    summary = summarize(per_utt, metric_names, suite.reference_key)
     summary.to_csv(out_dir / "summary.csv", index=False)
-    table = comparison_table(summary, metric_names, out_dir, suite.dataset.published)
+    table = comparison_table(summary, metric_names, out_dir, suite.dataset.published, suite.reference_key)
     columns = present_columns(table, metric_names)
     figures = [
         f

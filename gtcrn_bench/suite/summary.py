@@ -1,8 +1,9 @@
 """summary.csv: per runner and metric, the mean, standard deviation, 95% confidence interval and improvement.
 
 The interval is Student's t over utterances (mean ± t(0.975, n-1) · s / sqrt(n)).
-The improvement over ``noisy`` is paired: the mean of per-utterance differences on
-the utterances both runners scored, so a skipped utterance cannot bias it.
+The improvement over the reference row (the suite's unprocessed input, ``noisy``) is
+paired: the mean of per-utterance differences on the utterances both runners scored,
+so a skipped utterance cannot bias it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-BASELINE = "noisy"
 SUMMARY_COLUMNS = ["runner", "metric", "n", "mean", "std", "ci95_low", "ci95_high", "improvement_over_noisy"]
 
 
@@ -32,8 +32,8 @@ def numeric(df: pd.DataFrame, metric: str) -> pd.Series:
     return pd.to_numeric(df.set_index("utterance")[metric], errors="coerce").dropna()
 
 
-def summarize(per_utterance: pd.DataFrame, metric_names: list[str]) -> pd.DataFrame:
-    """The long-format summary table (one row per runner and metric)."""
+def summarize(per_utterance: pd.DataFrame, metric_names: list[str], reference: str | None) -> pd.DataFrame:
+    """The long-format summary table (one row per runner and metric); improvements are over runner ``reference``."""
     out = []
     runners = list(dict.fromkeys(per_utterance["runner"]))
     by_runner = {r: per_utterance[per_utterance["runner"] == r] for r in runners}
@@ -43,8 +43,8 @@ def summarize(per_utterance: pd.DataFrame, metric_names: list[str]) -> pd.DataFr
             arr = values.to_numpy(dtype=float)
             low, high = confidence_interval(arr)
             improvement = math.nan
-            if BASELINE in by_runner and runner != BASELINE:
-                base = numeric(by_runner[BASELINE], metric)
+            if reference in by_runner and runner != reference:
+                base = numeric(by_runner[reference], metric)
                 common = values.index.intersection(base.index)
                 if len(common):
                     improvement = float((values[common] - base[common]).mean())

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from gtcrn_bench import metrics
-from gtcrn_bench.baselines import published_rows
+from gtcrn_bench.published import published_rows
 
 EXTRA_COLUMNS = {  # column -> (title, higher is better, digits)
     "params": ("params", False, 0),
@@ -48,13 +48,15 @@ def read_json(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def _measured_rows(summary: pd.DataFrame, metric_names: list[str], out_dir: Path) -> list[dict[str, Any]]:
+def _measured_rows(
+    summary: pd.DataFrame, metric_names: list[str], out_dir: Path, reference: str | None
+) -> list[dict[str, Any]]:
     complexity = read_json(out_dir / "complexity.json")
     latency = read_json(out_dir / "latency.json")
     rows = []
     for runner, group in summary.groupby("runner", sort=False):
         stats = group.set_index("metric")
-        row: dict[str, Any] = {"system": runner, "kind": "measured", "source": ""}
+        row: dict[str, Any] = {"system": runner, "kind": "measured", "source": "", "reference": runner == reference}
         for m in metric_names:
             row[m] = stats.loc[m, "mean"]
             low, high = stats.loc[m, "ci95_low"], stats.loc[m, "ci95_high"]
@@ -72,6 +74,7 @@ def _published_rows(dataset: str | None, metric_names: list[str]) -> list[dict[s
     rows = []
     for pub in published_rows(dataset):
         row: dict[str, Any] = {"system": pub["system"], "kind": "published", "source": pub.get("source", "")}
+        row["reference"] = False
         row.update({m: pub.get(m, math.nan) for m in metric_names})
         row["params"] = pub["params_m"] * 1e6 if "params_m" in pub else math.nan
         row["mmacs_per_s"] = pub["gmacs_per_s"] * 1e3 if "gmacs_per_s" in pub else math.nan
@@ -81,10 +84,10 @@ def _published_rows(dataset: str | None, metric_names: list[str]) -> list[dict[s
 
 
 def comparison_table(
-    summary: pd.DataFrame, metric_names: list[str], out_dir: Path, published: str | None
+    summary: pd.DataFrame, metric_names: list[str], out_dir: Path, published: str | None, reference: str | None
 ) -> pd.DataFrame:
-    """Measured rows followed by the published ones for the suite's dataset."""
-    rows = _measured_rows(summary, metric_names, out_dir) + _published_rows(published, metric_names)
+    """Measured rows followed by the published ones for the suite's dataset; ``reference`` marks the input's row."""
+    rows = _measured_rows(summary, metric_names, out_dir, reference) + _published_rows(published, metric_names)
     return pd.DataFrame(rows)
 
 
@@ -101,8 +104,8 @@ def digits(column: str) -> int:
 
 
 def best_rows(table: pd.DataFrame, column: str) -> set[int]:
-    """Indices of the best measured non-noisy value(s) of a column, ties judged at the displayed precision."""
-    values = table[(table["kind"] == "measured") & (table["system"] != "noisy")][column].astype(float).dropna()
+    """Indices of the best measured value(s) of a column but the reference row's, ties judged as displayed."""
+    values = table[(table["kind"] == "measured") & ~table["reference"].astype(bool)][column].astype(float).dropna()
     if values.empty:
         return set()
     shown = values.round(digits(column) + (-3 if column == "params" else 0))

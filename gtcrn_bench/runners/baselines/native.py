@@ -15,9 +15,10 @@ from abc import abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
-import soxr
 
-from gtcrn_bench.runners.base import SAMPLE_RATE, FrameRunner
+from gtcrn_bench.audio import SAMPLE_RATE, resample
+from gtcrn_bench.errors import InputError
+from gtcrn_bench.runners.base import FrameRunner, ModelCall
 
 RESAMPLE_QUALITY = "VHQ"  # the quality audio.resample uses for files
 
@@ -43,8 +44,8 @@ class NativeFrameRunner(FrameRunner):
 
     def __init__(self) -> None:
         self._pending = np.zeros(0, np.float32)
-        self._up: soxr.ResampleStream | None = None
-        self._down: soxr.ResampleStream | None = None
+        self._up: Any = None  # soxr.ResampleStream, imported when the runner streams
+        self._down: Any = None
 
     @property
     def resampling(self) -> bool:
@@ -59,12 +60,26 @@ class NativeFrameRunner(FrameRunner):
         """One float32 frame of :attr:`native_frame` samples at the native rate (full scale ±1) -> the output frame."""
 
     def reset(self) -> None:
+        import soxr
+
         self._pending = np.zeros(0, np.float32)
         if self.resampling:
             rate = self.native_sample_rate
             self._up = soxr.ResampleStream(SAMPLE_RATE, rate, 1, dtype="float32", quality=RESAMPLE_QUALITY)
             self._down = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality=RESAMPLE_QUALITY)
         self.reset_library()
+
+    def model_call(self, audio: np.ndarray) -> ModelCall:
+        """The library's ``process_frame`` on one native frame at its own rate (e.g. 10 ms at 48 kHz)."""
+        rate, size = self.native_sample_rate, self.native_frame
+        native = resample(audio, SAMPLE_RATE, rate)
+        n = native.size // size
+        if n == 0:
+            raise InputError(f"timing audio of {audio.size} samples is shorter than one native frame")
+        frames = [np.ascontiguousarray(native[k * size : (k + 1) * size]) for k in range(n)]
+        return ModelCall(
+            self.process_frame, frames, f"process_frame: one {size}-sample frame at {rate} Hz", 1000.0 * size / rate
+        )
 
     def _run(self, chunk: np.ndarray, last: bool) -> np.ndarray:
         """Resample in, run every complete native frame, resample out; ``last`` pads the final frame with zeros."""

@@ -6,9 +6,9 @@ import ctypes
 from typing import ClassVar
 
 import numpy as np
-from pyrnnoise import rnnoise as librnnoise
 
 from gtcrn_bench.download import sha256_file
+from gtcrn_bench.errors import CheckpointError
 from gtcrn_bench.runners.baselines.native import NativeFrameRunner
 from gtcrn_bench.runners.registry import register
 
@@ -28,12 +28,22 @@ class RNNoise(NativeFrameRunner):
     name = "rnnoise"
     packages = ("pyrnnoise", "soxr")
     description = "RNNoise (pyrnnoise's librnnoise), 48 kHz, 10 ms frames, resampled from/to 16 kHz with soxr"
-    native_sample_rate: ClassVar[int] = librnnoise.SAMPLE_RATE
-    native_frame: ClassVar[int] = librnnoise.FRAME_SIZE
+    # RNNoise's fixed frame: 480 samples at 48 kHz (librnnoise's SAMPLE_RATE and FRAME_SIZE, checked when built;
+    # written out so that listing runners does not import pyrnnoise)
+    native_sample_rate: ClassVar[int] = 48000
+    native_frame: ClassVar[int] = 480
     #: measured by cross-correlation on VoiceBank+DEMAND pairs (tests/test_baselines.py): 20 ms
     delay = 320
 
     def __init__(self) -> None:
+        from pyrnnoise import rnnoise as librnnoise
+
+        if (self.native_sample_rate, self.native_frame) != (librnnoise.SAMPLE_RATE, librnnoise.FRAME_SIZE):
+            raise CheckpointError(
+                f"pyrnnoise's librnnoise works on {librnnoise.FRAME_SIZE} samples at {librnnoise.SAMPLE_RATE} Hz, "
+                f"not the {self.native_frame} at {self.native_sample_rate} Hz this runner was written for"
+            )
+        self._lib = librnnoise
         super().__init__()
         self._state: int | None = None
         self._buffer = np.zeros(self.native_frame, np.float32)
@@ -46,16 +56,16 @@ class RNNoise(NativeFrameRunner):
 
     def reset_library(self) -> None:
         self._release()
-        self._state = librnnoise.create()
+        self._state = self._lib.create()
 
     def process_frame(self, frame: np.ndarray) -> np.ndarray:
         np.multiply(frame, INT16_SCALE, out=self._buffer)
-        librnnoise.lib.rnnoise_process_frame(self._state, self._pointer, self._pointer)
+        self._lib.lib.rnnoise_process_frame(self._state, self._pointer, self._pointer)
         return self._buffer / np.float32(INT16_SCALE)
 
     def _release(self) -> None:
         if getattr(self, "_state", None) is not None:
-            librnnoise.destroy(self._state)
+            self._lib.destroy(self._state)
             self._state = None
 
     def __del__(self) -> None:

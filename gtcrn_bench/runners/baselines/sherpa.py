@@ -9,18 +9,18 @@ source), named by the source's sha256 so a different source never reuses it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import onnx
-import sherpa_onnx
 
+from gtcrn_bench.audio import SAMPLE_RATE
 from gtcrn_bench.download import sha256_file
-from gtcrn_bench.runners.base import FrameRunner
+from gtcrn_bench.files import atomic_path
+from gtcrn_bench.runners.base import Countable, FrameRunner
 from gtcrn_bench.runners.registry import register
 from gtcrn_bench.stft import HOP, N_FFT
 from gtcrn_bench.store import home, resolve
 
-SAMPLE_RATE = 16000
 #: what sherpa-onnx's GTCRN model loader reads (offline-speech-denoiser-gtcrn-model.cc); shapes as "a,b,c"
 SHERPA_METADATA: dict[str, str] = {
     "model_type": "gtcrn",
@@ -38,6 +38,8 @@ SHERPA_METADATA: dict[str, str] = {
 
 def sherpa_model(source: Path) -> Path:
     """The store's copy of ``source`` with sherpa-onnx's metadata added (written on first use)."""
+    import onnx
+
     source_sha256 = sha256_file(source)
     dest = home() / "models" / "sherpa-gtcrn" / f"{source.stem}-{source_sha256[:16]}.sherpa.onnx"
     if dest.is_file():
@@ -47,10 +49,8 @@ def sherpa_model(source: Path) -> Path:
     for key, value in {**SHERPA_METADATA, "source_sha256": source_sha256}.items():
         if key not in existing:
             model.metadata_props.add(key=key, value=value)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
-    onnx.save(model, str(tmp))
-    tmp.replace(dest)
+    with atomic_path(dest) as tmp:
+        onnx.save(model, str(tmp))
     return dest
 
 
@@ -67,18 +67,30 @@ class SherpaGTCRN(FrameRunner):
     packages = ("sherpa-onnx",)
     description = "published GTCRN ONNX in sherpa-onnx's C++ streaming denoiser (metadata added)"
     hop = HOP
-    native_sample_rate = SAMPLE_RATE
+    thread_param = "threads"
 
     def __init__(self, model: str = "published-onnx", threads: int = 1) -> None:
+        import sherpa_onnx
+
+        self.threads = threads
         self._source = resolve(model)
         self._model = sherpa_model(self._source)
         gtcrn = sherpa_onnx.OfflineSpeechDenoiserGtcrnModelConfig(model=str(self._model))
         config = sherpa_onnx.OfflineSpeechDenoiserModelConfig(gtcrn=gtcrn, num_threads=threads)
         self.denoiser = sherpa_onnx.OnlineSpeechDenoiser(sherpa_onnx.OnlineSpeechDenoiserConfig(model=config))
 
-    def onnx_paths(self) -> list[Path]:
-        """The published ONNX file sherpa-onnx runs (metadata aside), for the complexity counter."""
-        return [self._source]
+    def countable(self) -> Countable:
+        """The published ONNX graph sherpa-onnx runs once per hop (metadata aside), published claim beside it."""
+        return Countable(
+            self.name,
+            onnx_paths=(self._source,),
+            steps_per_second=self.hops_per_second,
+            published=self.published_figure(),
+        )
+
+    def thread_settings(self) -> dict[str, Any]:
+        """sherpa-onnx does not report its sessions' options: the count it was configured with."""
+        return {"sherpa-onnx (configured)": {"intra_op": self.threads}}
 
     def artefacts(self) -> dict[str, str]:
         return {"onnx": sha256_file(self._source), "sherpa_onnx": sha256_file(self._model)}
