@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from conftest import MINI
 from gtcrn_bench import metrics, store
 from gtcrn_bench.cli import app
+from gtcrn_bench.errors import ConfigError
 from gtcrn_bench.metrics import Metric, Pair
 from gtcrn_bench.metrics import registry as metric_registry
 from gtcrn_bench.runners.base import Runner
@@ -450,3 +451,17 @@ def test_report_rebuilds_a_run_and_compares_two(full_run: Path, tmp_path: Path) 
     assert unchanged and "+0.0000" in unchanged[0] and "yes" not in unchanged[0]
     result = cli.invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2 and "no metadata.json" in result.output
+
+
+def test_a_suite_includes_a_packaged_suite_by_name_and_overrides_keys(tmp_path: Path) -> None:
+    from gtcrn_bench.suite.config import load_suite
+
+    path = tmp_path / "mine.yaml"
+    path.write_text(f"include: vctk\nname: mine\ndataset: {{kind: paired-dir, root: {MINI}}}\nlatency: null\n")
+    suite, shipped = load_suite(path), load_suite("vctk")
+    assert suite.name == "mine" and suite.latency is None and suite.dataset.kind == "paired-dir"
+    assert suite.dataset.published == "vctk-demand"  # dataset keys merged one by one
+    assert suite.runners == shipped.runners and suite.runners[1].params == {"checkpoint": "vctk"}  # vars applied
+    (tmp_path / "loop.yaml").write_text("include: loop.yaml\nname: x\n")
+    with pytest.raises(ConfigError, match="includes itself"):
+        load_suite(tmp_path / "loop.yaml")

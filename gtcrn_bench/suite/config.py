@@ -201,7 +201,8 @@ def _included(path: Path, data: dict[str, Any], seen: tuple[Path, ...]) -> dict[
     if target is None:
         return data
     local = path.parent / str(target)
-    base_path = local if local.is_file() else PACKAGED_SUITES / str(target)
+    packaged = PACKAGED_SUITES / (str(target) if str(target).endswith(".yaml") else f"{target}.yaml")
+    base_path = local if local.is_file() else packaged
     if not base_path.is_file():
         raise ConfigError(f"{path}: include: no file {local} and no packaged suite '{target}'")
     if base_path.resolve() in seen:
