@@ -160,13 +160,15 @@ def compare_runners(
     results = measure_many(runners, frames=frames, warmup=warmup, audio=audio, threads=threads, repeats=repeats)
     base = results[reference]
 
-    def ratio(result: LatencyResult, times: str, hop: str) -> RatioCI:
+    def ratio(times: np.ndarray, hop_ms: float, base_times: np.ndarray, base_hop_ms: float) -> RatioCI:
         # per-frame RTFs: with equal hops (the usual case) this is the ratio of mean frame times
-        x, y = getattr(result, times) / result.stats[hop], getattr(base, times) / base.stats[hop]
-        return ratio_of_means(x, y, confidence=confidence)
+        return ratio_of_means(times / hop_ms, base_times / base_hop_ms, confidence=confidence)
 
     ratios = {
-        key: Ratios(ratio(result, "frames_ms", "hop_ms"), ratio(result, "step_frames_ms", "step_hop_ms"))
+        key: Ratios(
+            ratio(result.frames_ms, result.stats["hop_ms"], base.frames_ms, base.stats["hop_ms"]),
+            ratio(result.step_frames_ms, result.stats["step_hop_ms"], base.step_frames_ms, base.stats["step_hop_ms"]),
+        )
         for key, result in results.items()
         if key != reference
     }
