@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -12,15 +11,15 @@ from rich.table import Table
 from gtcrn_bench.cli.app import app, console, user_errors
 from gtcrn_bench.complexity.conventions import CONVENTIONS, PAPER_FRAMES
 from gtcrn_bench.errors import ConfigError
+from gtcrn_bench.files import write_json
 from gtcrn_bench.runners import registry
+from gtcrn_bench.stft import FRAMES_PER_SECOND
 from gtcrn_bench.store import resolve
 
 if TYPE_CHECKING:  # the counter imports torch: loaded when the command runs, not at CLI start-up
     from gtcrn_bench.complexity.crosscheck import ToolCount
     from gtcrn_bench.complexity.measurement import Complexity
     from gtcrn_bench.runners.base import Countable
-
-GTCRN_FRAMES_PER_SECOND = 62.5  # 16000 / 256, as gtcrn_bench.stft.FRAMES_PER_SECOND (which imports torch)
 
 DEFAULT_RUNNER = "gtcrn-offline"
 
@@ -143,7 +142,7 @@ def complexity_command(
     ] = None,
     steps_per_second: Annotated[
         float, typer.Option(help="Calls per second of audio of an --onnx graph (GTCRN: 62.5).")
-    ] = GTCRN_FRAMES_PER_SECOND,
+    ] = FRAMES_PER_SECOND,
 ) -> None:
     """Count MACs and parameters.
 
@@ -171,6 +170,5 @@ def complexity_command(
         _print_cross_check(rows, n_frames)
         out["cross_check"] = {"frames": n_frames, "counters": [row.to_dict() for row in rows]}
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(out, indent=2) + "\n")
+        write_json(json_out, out)
         console.print(f"wrote {json_out}", highlight=False)

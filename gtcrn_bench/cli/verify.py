@@ -5,7 +5,6 @@ The ONNX machinery is imported when the command runs, so the CLI works without t
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -15,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gtcrn_bench.cli.app import app, console, err_console, user_errors
+from gtcrn_bench.files import write_json
 from gtcrn_bench.onnx.tolerances import LATENCY_FRAMES, Tolerances
 
 if TYPE_CHECKING:
@@ -98,8 +98,7 @@ def verify_command(
     for table in _tables(result):
         console.print(table)
     if json_out is not None:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        write_json(json_out, result.to_dict())
     if reference_onnx is None:
         console.print("no --reference-onnx: latency not compared, speed not checked")
     for check in result.checks:

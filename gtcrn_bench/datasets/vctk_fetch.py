@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import shutil
 import zipfile
 from collections.abc import Callable, Iterable
@@ -38,7 +37,7 @@ from gtcrn_bench.datasets.manifest import FILE_NAME, read_manifest, write_manife
 from gtcrn_bench.datasets.vctk_demand import ARCHIVES, DATASHARE_HANDLE, DATASHARE_URL, default_dir
 from gtcrn_bench.download import download, sha256_file
 from gtcrn_bench.errors import GtcrnBenchError, InputError
-from gtcrn_bench.files import atomic_path
+from gtcrn_bench.files import atomic_path, write_json
 
 METADATA_FILE = "fetch.json"
 OUTPUT_SUBTYPE = "PCM_16"
@@ -185,8 +184,7 @@ def manifest_rows(dest: Path, names: Iterable[str], origin: str) -> tuple[list[d
 
 def write_metadata(dest: Path, meta: dict[str, Any]) -> None:
     """fetch.json, atomically."""
-    with atomic_path(dest / METADATA_FILE) as tmp:
-        tmp.write_text(json.dumps(meta, indent=2))
+    write_json(dest / METADATA_FILE, meta)
 
 
 def fetch_vctk_demand(

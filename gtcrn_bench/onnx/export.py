@@ -13,7 +13,6 @@ onnxscript and exports 5x slower.
 
 from __future__ import annotations
 
-import json
 import platform
 import shutil
 import tempfile
@@ -31,6 +30,7 @@ import torch
 import gtcrn_bench
 from gtcrn_bench.download import sha256_file
 from gtcrn_bench.errors import ConfigError, GtcrnBenchError
+from gtcrn_bench.files import write_json
 from gtcrn_bench.models.checkpoint import load_gtcrn
 from gtcrn_bench.models.export_stream import to_export_stream
 from gtcrn_bench.models.gtcrn import GTCRN
@@ -258,7 +258,7 @@ def export_onnx(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     sidecar = out.with_suffix(".json")
-    sidecar.write_text(json.dumps(info, indent=2) + "\n")
+    write_json(sidecar, info)
     return ExportResult(out, sidecar, info)
 
 
