@@ -29,6 +29,13 @@ def run(
         bool, typer.Option(help="Finish an interrupted run: keep its rows, compute the missing ones.")
     ] = False,
     strict: Annotated[bool, typer.Option(help="Exit with status 1 when any row has an error.")] = False,
+    latency: Annotated[
+        bool, typer.Option(help="Time every runner per frame after the quality rows (when the suite asks for it).")
+    ] = True,
+    latency_frames: Annotated[
+        int | None,
+        typer.Option(min=2, metavar="N", help="Frames timed per runner, overriding the suite (turns timing on)."),
+    ] = None,
 ) -> None:
     """Run a suite: every runner on every utterance, every metric.
 
@@ -41,7 +48,9 @@ def run(
     """
     from gtcrn_bench.suite.engine import RunOptions, run_suite  # the whole pipeline: loaded when it runs
 
-    outcome = run_suite(RunOptions(Path(suite), data, out, jobs, limit, resume), console=err_console)
+    outcome = run_suite(
+        RunOptions(Path(suite), data, out, jobs, limit, resume, latency, latency_frames), console=err_console
+    )
     console.print(
         f"{outcome.rows} rows ({outcome.computed} computed now, {outcome.errors} with errors) "
         f"in {outcome.wall_s:.1f} s -> {outcome.out_dir}"

@@ -16,15 +16,13 @@ import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from gtcrn_bench.suite import plots
 from gtcrn_bench.suite.config import Suite
+from gtcrn_bench.suite.console_table import print_comparison
 from gtcrn_bench.suite.summary import summarize
 from gtcrn_bench.suite.tables import (
-    EXTRA_COLUMNS,
     LATENCY_COLUMNS,
-    MAIN_METRICS,
     best_rows,
     column_title,
     comparison_table,
@@ -222,14 +220,7 @@ def latency_hops(out_dir: Path) -> dict[str, float]:
 
 def print_summary(console: Console, table: pd.DataFrame, per_utt: pd.DataFrame, columns: list[str]) -> None:
     """Console table of the main measures per runner (the full table is in report.md), then rows with errors."""
-    shown = [c for c in columns if c in MAIN_METRICS or c in EXTRA_COLUMNS]
-    view = Table(title="means over utterances (all measures: report.md)")
-    view.add_column("runner")
-    for column in shown:
-        view.add_column(column_title(column), justify="right")
-    for idx in table.index[table["kind"] == "measured"]:
-        view.add_row(str(table.at[idx, "system"]), *(format_value(c, table.at[idx, c]) for c in shown))
-    console.print(view)
+    print_comparison(console, table, columns)
     errors = _errors(per_utt)
     for r in errors.head(10).itertuples():
         where = escape(f"{r.runner} {r.utterance}: {r.error}")
