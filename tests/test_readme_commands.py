@@ -219,3 +219,35 @@ def test_the_readme_states_the_shortest_input_the_code_accepts(tmp_path: Path) -
     assert result.exit_code == 1  # some files skipped
     assert quoted[1] in " ".join(result.output.split())
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["n257.wav", "n300.wav"]
+
+
+def docs_commands() -> list[str]:
+    """Every ``gtcrn-bench`` command line in the fenced blocks of the docs pages (continuations joined, ``$ `` off)."""
+    commands = []
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        blocks = re.findall(r"^```[^\n]*\n(.*?)^```", page.read_text(), flags=re.S | re.M)
+        text = "\n".join(blocks).replace("\\\n", " ")
+        for line in text.splitlines():
+            line = line.strip().removeprefix("$ ")
+            if line.startswith("gtcrn-bench "):
+                commands.append(line.split(" #")[0])
+    return commands
+
+
+def test_docs_commands_name_real_subcommands_and_options() -> None:
+    """The docs pages' command lines (many with placeholders, so not run) use only commands and options that exist."""
+    from typer.core import TyperCommand, TyperGroup
+    from typer.main import get_command
+
+    root = get_command(app)
+    commands = docs_commands()
+    assert len(commands) >= 20
+    for line in commands:
+        words = shlex.split(line.replace("[", " ").replace("]", " ").replace("|", " "))[1:]
+        command: TyperCommand | TyperGroup = root
+        while isinstance(command, TyperGroup) and words and words[0] in command.commands:
+            command, words = command.commands[words[0]], words[1:]
+        assert not isinstance(command, TyperGroup), f"{line}: no such command"
+        known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+        unknown = [w.split("=")[0] for w in words if w.startswith("-") and w.split("=")[0] not in known]
+        assert not unknown, f"{line}: {command.name} has no option {unknown}"
