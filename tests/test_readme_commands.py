@@ -6,7 +6,9 @@ each part of an ``&&`` chain, that starts with ``gtcrn-bench`` (or
 :data:`AS_RUN`, which says how the test runs it: the command as written, with
 the changes that keep it offline and quick declared there, each with its
 reason. A README command without an entry fails the test, so no command of the
-README goes untested silently.
+README goes untested silently. The docs pages' command lines, many with
+placeholders, are not run: they are checked against the CLI (every command and
+option they name exists).
 """
 
 from __future__ import annotations
