@@ -179,6 +179,15 @@ def test_ci_runs_the_readme_test_command_exactly() -> None:
     assert "docs" in command.split() and "tests" in command.split() and "lint" in command.split()
 
 
+def test_the_docs_home_page_gives_the_readme_set_up_commands_verbatim() -> None:
+    readme_blocks = re.findall(r"^```bash\n(.*?)\n```", README.read_text(), flags=re.S | re.M)
+    set_up = [b for b in readme_blocks if b.startswith("python3 ")]
+    assert len(set_up) == 2  # the main job and the tests
+    home = (ROOT / "docs" / "index.md").read_text().splitlines()
+    for command in set_up:
+        assert command in home, f"docs/index.md does not give the README's set-up command {command!r}"
+
+
 def test_readme_is_short() -> None:
     assert len(README.read_text().splitlines()) <= MAX_README_LINES
 
