@@ -33,7 +33,7 @@ from gtcrn_bench.runners import registry
 README = ROOT / "README.md"
 MAX_README_LINES = 250
 MAIN_JOB = "gtcrn-bench run suites/vctk.yaml"
-PACKAGED_RUN = "gtcrn-bench run vctk --data ../shared/data/vctk-demand-mini --limit 2"
+PACKAGED_RUN = "gtcrn-bench run vctk --data ../shared/data/vctk-demand-mini --limit 2 --no-latency"
 
 
 @dataclass(frozen=True)
@@ -74,14 +74,21 @@ AS_RUN: dict[str, AsRun] = {
         needs=("dtln_wheel",),
     ),
     PACKAGED_RUN: AsRun(
-        "run {work}/vctk-packaged-quick.yaml --data {mini} --limit 2 -j 1 --out {work}/packaged",
-        f"{QUICK_LATENCY} (a file including the packaged suite by name); written to a scratch folder",
+        "run vctk --data {mini} --limit 2 -j 1 --no-latency --out {work}/packaged",
+        "one worker; written to a scratch folder",
         "report.md",
         needs=("dtln_wheel",),
     ),
     "gtcrn-bench report results/vctk-20260101-120000": AsRun(
         "report {work}/main-job", "the results folder of the main job run above", "report.md", after=(MAIN_JOB,)
     ),
+    "gtcrn-bench report results/vctk-20260101-120000 --listen 6 --pick differ": AsRun(
+        "report {work}/main-job --listen 6 --pick differ",
+        "the results folder of the main job run above (one utterance, so one is picked)",
+        "report.md",
+        after=(MAIN_JOB,),
+    ),
+    "gtcrn-bench env": AsRun("env", "as written", "onnxruntime"),
     "gtcrn-bench enhance -r gtcrn-stream --checkpoint vctk noisy.wav -o enhanced/": AsRun(
         "enhance -r gtcrn-stream --checkpoint vctk {mini}/noisy/p232_001.wav -o {work}/enhanced",
         "a real noisy file of the mini set; output in a scratch folder",
@@ -136,7 +143,6 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("readme")
     quick = {"latency": {"frames": 20, "warmup": 2}}
     (work / "vctk-quick.yaml").write_text(yaml.safe_dump({"include": str(ROOT / "suites" / "vctk.yaml"), **quick}))
-    (work / "vctk-packaged-quick.yaml").write_text(yaml.safe_dump({"include": "vctk", **quick}))
     archives = work / "archives"
     archives.mkdir()
     (archives / "clean_testset_wav").symlink_to(DATA_48K / "clean")

@@ -26,8 +26,8 @@ from gtcrn_bench.datasets import Dataset, open_dataset
 from gtcrn_bench.errors import ConfigError, GtcrnBenchError, InputError
 from gtcrn_bench.files import write_json
 from gtcrn_bench.runners.threads import thread_environment
-from gtcrn_bench.store import home
 from gtcrn_bench.suite import rows as rowfile
+from gtcrn_bench.suite.cache import default_cache_dir
 from gtcrn_bench.suite.config import LatencyConfig, Suite, load_suite, resolve_suite
 from gtcrn_bench.suite.latency_stage import run_latency_stage
 from gtcrn_bench.suite.worker import WorkerSetup, build_entry, evaluate, init_worker
@@ -310,7 +310,7 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
         runners={e.key: e for e in suite.runners},
         dataset=dataset,
         metric_names=metric_names,
-        cache_dir=home() / "cache" / "enhanced",
+        cache_dir=default_cache_dir(),
         threads=suite.threads,
     )
     writer = rowfile.RowWriter(csv_path, fieldnames, kept)
@@ -332,7 +332,7 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
         if suite.latency is not None:
             console.print(f"timing {len(suite.runners)} runners, {suite.latency.frames} frames each, interleaved")
             run_latency_stage(suite, dataset, utterances, out_dir)
-        write_tables(out_dir, suite, metric_names, console)
+        write_tables(out_dir, suite, metric_names, console, dataset)
     return RunOutcome(
         out_dir, len(all_rows), len(all_rows) - len(kept), errors, interrupted, time.perf_counter() - started
     )
