@@ -323,11 +323,12 @@ def _execute(
 
 def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome:
     """Run (or resume) a suite and write per_utterance.csv, summary.csv, report.md and metadata.json."""
-    handler = signal.getsignal(signal.SIGINT)
-    try:
-        return _run_suite(options, console or Console(stderr=True))
-    finally:
-        signal.signal(signal.SIGINT, handler)  # Ctrl-C is ignored from the first one until the run has wound up
+    outcome = _run_suite(options, console or Console(stderr=True))
+    if not outcome.interrupted:
+        return outcome
+    # Ctrl-C stays ignored from the first one to the exit, so a second never interrupts the wind-up
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return outcome
 
 
 def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
