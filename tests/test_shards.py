@@ -12,6 +12,7 @@ from test_suite_run import write_suite
 from typer.testing import CliRunner
 
 from conftest import MINI
+from gtcrn_bench import metrics
 from gtcrn_bench.cli import app
 
 cli = CliRunner()
@@ -93,3 +94,16 @@ def test_merge_refuses_duplicated_and_missing_pairs_naming_them(shard_runs: Path
     assert f"1 pairs missing: {runner} on {utterance} ({two})" in refusal(tmp_path / "m", [one, two, three])
     (two / "per_utterance.csv").write_text("".join([*lines, lines[-1]]))  # and written twice
     assert f"1 pairs duplicated: {runner} on {utterance}" in refusal(tmp_path / "m", [one, two, three])
+
+
+def test_cpu_seconds_per_runner_and_metric_group_are_recorded_and_reported(shard_runs: Path) -> None:
+    meta = json.loads((shard_runs / "whole" / "metadata.json").read_text())
+    cpu = meta["cpu_seconds"]
+    assert set(cpu["runners"]) == {"noisy", "gtcrn-offline"}
+    assert set(cpu["metrics"]) == {metrics.get(name).group for name in METRICS}
+    assert all(seconds > 0 for seconds in cpu["metrics"].values())
+    # the model costs more than passing the input through (both enhanced, none cached: a fresh store)
+    assert cpu["runners"]["gtcrn-offline"] > cpu["runners"]["noisy"]
+    report = (shard_runs / "whole" / "report.md").read_text()
+    assert "## Where the CPU time went" in report
+    assert f"| runner | gtcrn-offline | {cpu['runners']['gtcrn-offline']:.1f} |" in report

@@ -109,6 +109,49 @@ def html_latency(rows: LatencyRows) -> str:
     )
 
 
+CPU_NOTE = (
+    "CPU seconds of the worker processes per (runner, utterance) pair, summed over the run "
+    "(worker start-up and the latency stage not counted; audio reused from the cache costs its runner "
+    "almost nothing). The metric groups' share shows what a metric set costs."
+)
+
+
+def cpu_rows(cpu: dict[str, dict[str, float]]) -> list[tuple[str, str, float, float]]:
+    """(part, name, CPU seconds, share of the whole) for every runner and metric group, costliest first."""
+    total = sum(sum(part.values()) for part in cpu.values()) or 1.0
+    return [
+        (part, name, seconds, seconds / total)
+        for part in ("runners", "metrics")
+        for name, seconds in sorted(cpu.get(part, {}).items(), key=lambda item: -item[1])
+    ]
+
+
+def markdown_cpu(cpu: dict[str, dict[str, float]]) -> str:
+    """The report's "Where the CPU time went" section ("" when the run recorded none)."""
+    rows = cpu_rows(cpu)
+    if not rows:
+        return ""
+    lines = ["| | name | CPU s | share |", "|---|---|---:|---:|"]
+    lines += [f"| {'runner' if part == 'runners' else 'metric'} | {n} | {s:.1f} | {f:.1%} |" for part, n, s, f in rows]
+    return "\n\n".join(["## Where the CPU time went", CPU_NOTE, "\n".join(lines)])
+
+
+def html_cpu(cpu: dict[str, dict[str, float]]) -> str:
+    """The same section for report.html."""
+    rows = cpu_rows(cpu)
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><td>{'runner' if part == 'runners' else 'metric'}</td><td>{html.escape(n)}</td>"
+        f"<td>{s:.1f}</td><td>{f:.1%}</td></tr>"
+        for part, n, s, f in rows
+    )
+    return (
+        f"<h2>Where the CPU time went</h2><p>{html.escape(CPU_NOTE)}</p>"
+        f"<table><tr><th></th><th>name</th><th>CPU s</th><th>share</th></tr>{body}</table>"
+    )
+
+
 def _errors(per_utt: pd.DataFrame) -> pd.DataFrame:
     return per_utt[per_utt["error"].fillna("") != ""]
 
@@ -123,6 +166,7 @@ class ReportContent:
     columns: list[str]
     figures: list[Path]
     latency: LatencyRows
+    cpu: dict[str, dict[str, float]]  # metadata.json's cpu_seconds: by runner and by metric group
 
 
 def render_markdown(content: ReportContent) -> str:
@@ -135,6 +179,7 @@ def render_markdown(content: ReportContent) -> str:
         f"{per_utt['utterance'].nunique()} utterances, {per_utt['runner'].nunique()} runners. {NOTE}",
         markdown_comparison(table, columns),
         markdown_latency(latency),
+        markdown_cpu(content.cpu),
     ]
     parts += [f"![{f.stem}]({f.name})" for f in figures]
     errors = _errors(per_utt)
@@ -200,6 +245,7 @@ figure img {{ max-width: 100%; }}
 {html.escape(NOTE.replace("*", "").replace("`", ""))}</p>
 <table><tr><th>system</th>{head}</tr>{"".join(body)}</table>
 {html_latency(latency)}
+{html_cpu(content.cpu)}
 {"".join(_img(f) for f in figures)}
 {error_html}
 </body></html>
@@ -256,7 +302,8 @@ def write_tables(out_dir: Path, suite: Suite, metric_names: list[str], console: 
         )
         if f is not None
     ]
-    content = ReportContent(suite, per_utt, table, columns, figures, latency_table(out_dir))
+    cpu = read_json(out_dir / "metadata.json").get("cpu_seconds", {})
+    content = ReportContent(suite, per_utt, table, columns, figures, latency_table(out_dir), cpu)
     (out_dir / "report.md").write_text(render_markdown(content))
     (out_dir / "report.html").write_text(render_html(content))
     print_summary(console, table, per_utt, columns)
