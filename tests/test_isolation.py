@@ -43,14 +43,18 @@ FAULTS = {
 }
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
+#: the local pool with one and two workers, and an embedded Dask cluster of two single-threaded workers
+EXECUTORS = {"j1": ["-j", "1"], "j2": ["-j", "2"], "dask": ["-j", "2", "--executor", "dask"]}
+
+
+@pytest.mark.parametrize("executor", list(EXECUTORS))
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_a_failing_runner_gives_error_rows_and_the_run_goes_on(tmp_path: Path, fault: str, jobs: int) -> None:
+def test_a_failing_runner_gives_error_rows_and_the_run_goes_on(tmp_path: Path, fault: str, executor: str) -> None:
     threshold, failing = longer_half()
     runners = [{"name": "noisy"}, {"name": fault, "params": {"longer_than_s": threshold}}]
     suite = write_suite(tmp_path / "s.yaml", MINI, runners, metrics=["si_sdr"], complexity=False)
     out = tmp_path / "out"
-    args = ["run", str(suite), "--out", str(out), "--limit", str(LIMIT), "-j", str(jobs), "--timeout", "5"]
+    args = ["run", str(suite), "--out", str(out), "--limit", str(LIMIT), *EXECUTORS[executor], "--timeout", "5"]
     result = cli.invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = pd.read_csv(out / "per_utterance.csv", dtype={"error": str})
