@@ -334,7 +334,7 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
 def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
     from gtcrn_bench.suite.report import write_tables
 
-    started = time.perf_counter()
+    started_at = time.perf_counter()
     if options.executor not in (None, "local", "dask"):
         raise ConfigError(f"--executor {options.executor}: one of local (worker processes here) or dask")
     if options.retry_errors and not options.resume:
@@ -352,7 +352,6 @@ def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
     metric_names = plan.names
     identities, complexity = preflight_runners(suite, options.suite_path)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     fieldnames = rowfile.columns(metric_names)
     csv_path = out_dir / "per_utterance.csv"
     kept = rowfile.read_rows(csv_path, fieldnames) if options.resume else []
@@ -363,49 +362,52 @@ def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
     done = {(r["runner"], r["utterance"]) for r in kept}
     pairs = [(e.key, u) for u in utterances for e in suite.runners if (e.key, u.name) not in done]
     executor_kind = options.executor or suite.executor.kind
-    meta = run_metadata(
-        options,
-        suite,
-        out_dir,
-        lambda: {
-            "run_options": options_record(options, executor_kind),
-            "runners": identities,
-            "dataset": dataset.describe(),
-            "shard": None
-            if options.shard is None
-            else {
-                "index": options.shard.index,
-                "count": options.shard.count,
-                "utterances": [u.name for u in utterances],
+    started = None
+    if pairs:  # started before any file is written: a refused cluster leaves no half-made results folder
+        setup = WorkerSetup(
+            runners={e.key: e for e in suite.runners},
+            metric_names=metric_names,
+            threads=suite.threads,
+            runner_modules=runner_modules(suite.runners),
+        )
+        started = start_executor(options, suite, setup, max(1, min(options.jobs, len(pairs))))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        meta = run_metadata(
+            options,
+            suite,
+            out_dir,
+            lambda: {
+                "run_options": options_record(options, executor_kind),
+                "runners": identities,
+                "dataset": dataset.describe(),
+                "shard": None if options.shard is None else shard_record(options.shard, utterances),
+                "metrics": metrics.provenance(metric_names),
+                "metrics_unavailable": plan.unavailable,
+                "metrics_skipped": plan.skipped,
             },
-            "metrics": metrics.provenance(metric_names),
-            "metrics_unavailable": plan.unavailable,
-            "metrics_skipped": plan.skipped,
-        },
-    )
-    write_metadata(out_dir, meta)
-    if complexity:
-        write_json(out_dir / "complexity.json", complexity)
-    shard = "" if options.shard is None else f" (shard {options.shard})"
-    console.print(f"{suite.name}{shard}: {len(utterances)} utterances x {len(suite.runners)} runners -> {out_dir}")
-    announce_metrics(plan, console)
-    if kept:
-        console.print(f"resuming: {len(kept)} rows kept, {len(pairs)} to compute")
-
-    writer = rowfile.RowWriter(csv_path, fieldnames, kept)
+        )
+        if started is not None:
+            session = meta["resumed"][-1] if options.resume and meta.get("resumed") else meta
+            session["executor"] = started[1]
+        write_metadata(out_dir, meta)
+        if complexity:
+            write_json(out_dir / "complexity.json", complexity)
+        shard = "" if options.shard is None else f" (shard {options.shard})"
+        console.print(f"{suite.name}{shard}: {len(utterances)} utterances x {len(suite.runners)} runners -> {out_dir}")
+        announce_metrics(plan, console)
+        if kept:
+            console.print(f"resuming: {len(kept)} rows kept, {len(pairs)} to compute")
+        writer = rowfile.RowWriter(csv_path, fieldnames, kept)
+    except BaseException:
+        if started is not None:
+            started[0].stop()
+        raise
     interrupted = False
     tally = CpuTally()
     try:
-        if pairs:
-            setup = WorkerSetup(
-                runners={e.key: e for e in suite.runners},
-                metric_names=metric_names,
-                threads=suite.threads,
-                runner_modules=runner_modules(suite.runners),
-            )
-            executor, facts, window = start_executor(options, suite, setup, max(1, min(options.jobs, len(pairs))))
-            session = meta["resumed"][-1] if options.resume and meta.get("resumed") else meta
-            session["executor"] = facts
+        if started is not None:
+            executor, _, window = started
             tally = _execute(pair_tasks(dataset, pairs), len(pairs), executor, window, writer, console)
     except KeyboardInterrupt:
         interrupted = True
@@ -427,8 +429,13 @@ def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
             run_latency_stage(suite, dataset, utterances, out_dir)
         write_tables(out_dir, suite, metric_names, console)
     return RunOutcome(
-        out_dir, len(all_rows), len(all_rows) - len(kept), errors, interrupted, time.perf_counter() - started
+        out_dir, len(all_rows), len(all_rows) - len(kept), errors, interrupted, time.perf_counter() - started_at
     )
+
+
+def shard_record(shard: Shard, utterances: list[Any]) -> dict[str, Any]:
+    """metadata.json's ``shard``: which one, and the utterances it holds (what ``merge`` checks against)."""
+    return {"index": shard.index, "count": shard.count, "utterances": [u.name for u in utterances]}
 
 
 def utc_now() -> str:

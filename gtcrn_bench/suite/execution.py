@@ -118,4 +118,7 @@ def run_pairs(
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         executor.stop()
         raise
+    except BaseException:  # e.g. the disk is full: the workers must not outlive the run
+        executor.stop()
+        raise
     executor.close()
