@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gtcrn_bench.cli.app import app, console, err_console, user_errors
+from gtcrn_bench.cli.app import command, console, err_console, user_errors
 from gtcrn_bench.errors import ConfigError
 from gtcrn_bench.suite.config import Suite, validate_suite
 
@@ -24,15 +24,19 @@ def _suite_of(run_dir: Path) -> tuple[Suite, list[str]]:
     return suite, list(meta["metrics"])
 
 
-@app.command()
+@command()
 @user_errors
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A results folder written by `gtcrn-bench run`.")],
     compare: Annotated[
-        Path | None, typer.Option(help="Another results folder: show how each mean moved between the two.")
+        Path | None,
+        typer.Option(metavar="RUN_DIR", help="Another results folder: show how each mean moved between the two."),
     ] = None,
 ) -> None:
-    """Regenerate summary.csv, report.md, report.html and the figures of a results folder."""
+    """Rebuild the tables, report and figures of a results folder.
+
+    Writes summary.csv, report.md, report.html and the figures again.
+    """
     from gtcrn_bench.suite.compare import compare_runs  # pandas, scipy, matplotlib: loaded when it runs
     from gtcrn_bench.suite.report import write_tables
 

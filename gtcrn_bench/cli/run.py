@@ -9,19 +9,23 @@ from typing import Annotated
 
 import typer
 
-from gtcrn_bench.cli.app import app, console, err_console, user_errors
+from gtcrn_bench.cli.app import command, console, err_console, user_errors
 
 
-@app.command()
+@command()
 @user_errors
 def run(
     suite: Annotated[str, typer.Argument(help="A packaged suite's name (vctk, dns3) or a suite file.")],
-    data: Annotated[Path | None, typer.Option(help="Dataset root, overriding the suite's dataset.root.")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output directory (default: results/<suite>-<timestamp>/).")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (default: all cores).")] = (
+    data: Annotated[
+        Path | None, typer.Option(metavar="DIR", help="Dataset root, overriding the suite's dataset.root.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(metavar="DIR", help="Output directory (default: results/<suite>-<timestamp>/).")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", help="Worker processes (default: all cores).")] = (
         os.cpu_count() or 1
     ),
-    limit: Annotated[int | None, typer.Option(help="Only the first N utterances (quick looks).")] = None,
+    limit: Annotated[int | None, typer.Option(metavar="N", help="Only the first N utterances (quick looks).")] = None,
     resume: Annotated[
         bool, typer.Option(help="Finish an interrupted run: keep its rows, compute the missing ones.")
     ] = False,
@@ -45,7 +49,9 @@ def run(
     tls_cert: Annotated[str | None, typer.Option(help="Dask TLS: this client's certificate (PEM).")] = None,
     tls_key: Annotated[str | None, typer.Option(help="Dask TLS: this client's private key (PEM).")] = None,
 ) -> None:
-    """Run a suite: every runner on every utterance, every metric; tables and a report.
+    """Run a suite: every runner on every utterance, every metric.
+
+    Ends with the tables and a report.
 
     Writes per_utterance.csv (each row the moment it is computed), summary.csv,
     report.md and metadata.json. Enhanced audio is cached by content, so rerunning
