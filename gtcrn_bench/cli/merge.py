@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from gtcrn_bench.cli.app import app, console, err_console, user_errors
+from gtcrn_bench.cli.app import command, console, err_console, user_errors
 
 
-@app.command()
+@command()
 @user_errors
 def merge(
     out: Annotated[Path, typer.Argument(help="The merged results folder (new).")],

@@ -34,20 +34,32 @@ def run(
         bool, typer.Option(help="With --resume: compute the rows that have an error again.")
     ] = False,
     timeout: Annotated[
-        float | None, typer.Option(help="Seconds one pair may take before its worker is killed (suite: timeout_s).")
+        float | None,
+        typer.Option(
+            metavar="SECONDS", help="Seconds one pair may take before its worker is killed (suite: timeout_s)."
+        ),
     ] = None,
     shard: Annotated[
-        str | None, typer.Option(help="Compute shard I/N of the utterances only (merge shards with `merge`).")
+        str | None,
+        typer.Option(metavar="I/N", help="Compute shard I/N of the utterances only (merge shards with `merge`)."),
     ] = None,
     executor: Annotated[
-        str | None, typer.Option(help="local (worker processes here, the default) or dask (a Dask cluster).")
+        str | None,
+        typer.Option(metavar="local|dask", help="local (worker processes here, the default) or dask (a Dask cluster)."),
     ] = None,
     scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler address (tcp:// or tls://); default: an embedded cluster.")
+        str | None,
+        typer.Option(
+            metavar="ADDRESS", help="Dask scheduler address (tcp:// or tls://); default: an embedded cluster."
+        ),
     ] = None,
-    tls_ca: Annotated[str | None, typer.Option(help="Dask TLS: the CA certificate (PEM).")] = None,
-    tls_cert: Annotated[str | None, typer.Option(help="Dask TLS: this client's certificate (PEM).")] = None,
-    tls_key: Annotated[str | None, typer.Option(help="Dask TLS: this client's private key (PEM).")] = None,
+    tls_ca: Annotated[str | None, typer.Option(metavar="PEM", help="Dask TLS: the CA certificate (PEM).")] = None,
+    tls_cert: Annotated[
+        str | None, typer.Option(metavar="PEM", help="Dask TLS: this client's certificate (PEM).")
+    ] = None,
+    tls_key: Annotated[
+        str | None, typer.Option(metavar="PEM", help="Dask TLS: this client's private key (PEM).")
+    ] = None,
 ) -> None:
     """Run a suite: every runner on every utterance, every metric.
 
