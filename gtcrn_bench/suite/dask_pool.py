@@ -21,7 +21,6 @@ import hashlib
 import multiprocessing
 import os
 import pickle
-import platform
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -30,10 +29,10 @@ import dask
 import distributed
 from distributed.security import Security
 
-from gtcrn_bench import __version__, metrics, provenance
+from gtcrn_bench import __version__, metrics
 from gtcrn_bench.errors import ConfigError
 from gtcrn_bench.suite.pool import LocalPool, failure_row
-from gtcrn_bench.suite.worker import PairTask, WorkerSetup, build_entry
+from gtcrn_bench.suite.worker import PairTask, WorkerSetup, environment
 
 #: what a worker must share with the client, and how a difference is named
 CHECKED = {"gtcrn_bench": "gtcrn-bench version", "metrics": "metric packages", "runners": "runner identities"}
@@ -54,25 +53,10 @@ def security(ca: str | None, cert: str | None, key: str | None) -> Security | No
     return Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
 
 
-def worker_environment(setup: WorkerSetup) -> dict[str, Any]:
-    """What identifies this process's results (versions, runner identities with model sha256) and its machine."""
-    import importlib
-
-    for module in setup.runner_modules:
-        importlib.import_module(module)
-    return {
-        "gtcrn_bench": __version__,
-        "metrics": metrics.provenance(setup.metric_names),
-        "runners": {k: build_entry(e, setup.threads).output_identity() for k, e in setup.runners.items()},
-        "host": platform.node(),
-        "cpu": provenance.cpu_info(),
-        "cpu_count": os.cpu_count(),
-        "daemon": multiprocessing.current_process().daemon,
-    }
-
-
 def differences(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
     """How a worker's environment differs from the client's, one phrase per difference."""
+    if theirs.get("daemonic"):
+        return ["runs as a daemonic process (start it with DASK_DISTRIBUTED__WORKER__DAEMON=False)"]
     found = []
     for key, what in CHECKED.items():
         if mine[key] == theirs[key]:
@@ -82,18 +66,29 @@ def differences(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
             found.append(f"{what} differ for {', '.join(keys)}")
         else:
             found.append(f"{what} {theirs[key]} (here: {mine[key]})")
-    if theirs["daemon"]:
-        found.append("runs as a daemonic process (start it with DASK_DISTRIBUTED__WORKER__DAEMON=False)")
     return found
 
 
-def evaluate_on_worker(setup: WorkerSetup, timeout_s: float, task: PairTask) -> dict[str, Any]:
-    """The Dask task: one pair in this worker's supervised pool (kept between tasks of the same run)."""
+def worker_pool(setup: WorkerSetup, timeout_s: float) -> LocalPool:
+    """This Dask worker's supervised pool for this run (one process per worker thread), started on first use."""
     key = hashlib.sha256(pickle.dumps((setup, timeout_s))).hexdigest()
     if key not in _POOLS:
         shutdown_pools()  # another run's workers: their runners are not this run's
         _POOLS[key] = LocalPool(setup, distributed.get_worker().state.nthreads, timeout_s)
-    pool = _POOLS[key]
+    return _POOLS[key]
+
+
+def check_worker(setup: WorkerSetup, timeout_s: float) -> dict[str, Any]:
+    """Dask task: this worker's environment as its supervised process sees it (the runners it builds stay),
+    with the gtcrn-bench version of the worker (its supervised processes run the same installation)."""
+    if multiprocessing.current_process().daemon:  # it could not start the supervised processes
+        return {"daemonic": True}
+    return {"gtcrn_bench": __version__, **worker_pool(setup, timeout_s).call(environment)}
+
+
+def evaluate_on_worker(setup: WorkerSetup, timeout_s: float, task: PairTask) -> dict[str, Any]:
+    """The Dask task of one pair: evaluated in this worker's supervised pool."""
+    pool = worker_pool(setup, timeout_s)
     future = pool.submit(task)
     pool.wait([future])
     return pool.result(future, task)
@@ -109,9 +104,18 @@ class DaskPool:
     """Pairs evaluated on a Dask cluster: an existing one (``scheduler``) or an embedded one on localhost."""
 
     def __init__(
-        self, setup: WorkerSetup, jobs: int, timeout_s: float, scheduler: str | None, tls: Security | None
+        self,
+        setup: WorkerSetup,
+        identities: dict[str, dict[str, Any]],
+        jobs: int,
+        timeout_s: float,
+        scheduler: str | None,
+        tls: Security | None,
     ) -> None:
+        """``identities``: the runners' :meth:`~gtcrn_bench.runners.base.Runner.describe` as built here
+        (the preflight's), which every worker's must equal."""
         self.setup = setup
+        self.identities = identities
         self.timeout_s = timeout_s
         self.cluster: distributed.LocalCluster | None = None
         if scheduler is None:
@@ -142,16 +146,33 @@ class DaskPool:
             self.client.wait_for_workers(1, timeout=WORKER_WAIT_S)
         except TimeoutError as exc:
             raise ConfigError(f"Dask: no worker joined {self.client.scheduler.address} in {WORKER_WAIT_S} s") from exc
-        mine = worker_environment(self.setup)
-        found = self.client.run(worker_environment, self.setup, on_error="return")
+        mine = {
+            "gtcrn_bench": __version__,
+            "metrics": metrics.provenance(self.setup.metric_names),
+            "runners": self.identities,
+        }
         info = self.client.scheduler_info()["workers"]
-        refused = []
-        for address, theirs in found.items():
-            name = f"{info.get(address, {}).get('name', address)} ({address})"
-            if isinstance(theirs, BaseException):
-                refused.append(f"{name}: cannot build the suite's runners: {type(theirs).__name__}: {theirs}")
+        checks = {
+            address: self.client.submit(
+                check_worker,
+                self.setup,
+                self.timeout_s,
+                workers=[address],
+                allow_other_workers=False,
+                pure=False,
+                key=f"gtcrn-check-{uuid.uuid4().hex}",
+            )
+            for address in info
+        }
+        found, refused = {}, []
+        for address, check in checks.items():
+            name = f"{info[address].get('name', address)} ({address})"
+            try:
+                found[address] = check.result()
+            except Exception as exc:  # e.g. a model missing from that worker's store
+                refused.append(f"{name}: cannot build the suite's runners: {type(exc).__name__}: {exc}")
                 continue
-            problems = differences(mine, theirs)
+            problems = differences(mine, found[address])
             if problems:
                 refused.append(f"{name}: {'; '.join(problems)}")
         if refused:

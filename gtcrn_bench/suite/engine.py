@@ -281,8 +281,13 @@ def _progress(console: Console) -> Progress:
     )
 
 
-def start_executor(options: RunOptions, suite: Suite, setup: WorkerSetup, jobs: int) -> tuple[Executor, dict, int]:
-    """The executor of this run, what metadata.json records about it, and how many pairs to keep in flight."""
+def start_executor(
+    options: RunOptions, suite: Suite, setup: WorkerSetup, identities: dict[str, dict[str, Any]], jobs: int
+) -> tuple[Executor, dict, int]:
+    """The executor of this run, what metadata.json records about it, and how many pairs to keep in flight.
+
+    ``identities``: the runners as the preflight built them, which remote workers must reproduce.
+    """
     timeout_s = options.timeout_s or suite.timeout_s
     kind = options.executor or suite.executor.kind
     if kind == "dask":
@@ -293,7 +298,8 @@ def start_executor(options: RunOptions, suite: Suite, setup: WorkerSetup, jobs: 
             given or default
             for given, default in zip(options.tls, (config.tls_ca, config.tls_cert, config.tls_key), strict=True)
         )
-        pool = DaskPool(setup, jobs, timeout_s, options.scheduler or config.scheduler, security(ca, cert, key))
+        scheduler = options.scheduler or config.scheduler
+        pool = DaskPool(setup, identities, jobs, timeout_s, scheduler, security(ca, cert, key))
         return pool, {**pool.describe(), "timeout_s": timeout_s}, 2 * pool.slots()
     from gtcrn_bench.suite.pool import LocalPool
 
@@ -370,7 +376,7 @@ def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
             threads=suite.threads,
             runner_modules=runner_modules(suite.runners),
         )
-        started = start_executor(options, suite, setup, max(1, min(options.jobs, len(pairs))))
+        started = start_executor(options, suite, setup, identities, max(1, min(options.jobs, len(pairs))))
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         meta = run_metadata(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
@@ -57,6 +57,10 @@ class LocalPool:
     def submit(self, task: PairTask) -> cf.Future:
         """Start evaluating ``task`` in the next free worker."""
         return self._pool.schedule(evaluate, (task,), timeout=self.timeout_s)
+
+    def call(self, function: Callable[[], Any]) -> Any:
+        """``function()`` in a worker (e.g. :func:`~gtcrn_bench.suite.worker.environment`); its exceptions raise."""
+        return self._pool.schedule(function, timeout=self.timeout_s).result()
 
     def wait(self, pending: Iterable[cf.Future]) -> set[cf.Future]:
         """Block until at least one of ``pending`` has finished; returns the finished ones."""

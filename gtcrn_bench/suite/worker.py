@@ -116,6 +116,27 @@ def init_worker(setup: WorkerSetup) -> None:
     _STATE = WorkerState(setup)
 
 
+def environment() -> dict[str, Any]:
+    """What identifies this worker's results (metric versions, runner identities with model sha256), and its machine.
+
+    Runs in the worker process that will evaluate the pairs, so the runners it
+    builds for the check are the ones the pairs use (built once).
+    """
+    import os
+    import platform
+
+    from gtcrn_bench import provenance
+
+    assert _STATE is not None, "init_worker was not called"
+    return {
+        "metrics": metrics.provenance(_STATE.setup.metric_names),
+        "runners": {key: _STATE.runner(key).describe() for key in _STATE.setup.runners},
+        "host": platform.node(),
+        "cpu": provenance.cpu_info(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
 def enhance(state: WorkerState, key: str, noisy: np.ndarray) -> tuple[np.ndarray, float | None]:
     """The runner's output for ``noisy``, from the cache when this exact input and runner ran before.
 
