@@ -83,6 +83,6 @@ class MemoryHungry(FaultyRunner):
         try:
             hoard = []
             while True:
-                hoard.append(np.ones(64 * 2**20, dtype=np.uint8))  # 64 MB at a time, touched
+                hoard.append(np.empty(64 * 2**20, dtype=np.uint8))  # 64 MB of address space at a time
         finally:
             resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
