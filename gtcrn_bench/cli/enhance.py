@@ -63,6 +63,8 @@ def enhance(
             reason = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
             err_console.print(f"[red]skipped[/red] {escape(reason)}", highlight=False, soft_wrap=True)
             failed.append(path)
-    console.print(f"{len(inputs) - len(failed)} of {len(inputs)} files enhanced into {out_dir}")
+    written = len(inputs) - len(failed)
+    where = f"into {out_dir}" if written else "; nothing written"
+    console.print(f"{written} of {len(inputs)} files enhanced {where}".replace(" ;", ";"))
     if failed:
         raise typer.Exit(1)

@@ -60,6 +60,13 @@ def run(
     tls_key: Annotated[
         str | None, typer.Option(metavar="PEM", help="Dask TLS: this client's private key (PEM).")
     ] = None,
+    latency: Annotated[
+        bool, typer.Option(help="Time every runner per frame after the quality rows (when the suite asks for it).")
+    ] = True,
+    latency_frames: Annotated[
+        int | None,
+        typer.Option(min=2, metavar="N", help="Frames timed per runner, overriding the suite (turns timing on)."),
+    ] = None,
 ) -> None:
     """Run a suite: every runner on every utterance, every metric.
 
@@ -74,7 +81,7 @@ def run(
     from gtcrn_bench.suite.engine import RunOptions, run_suite  # the whole pipeline: loaded when it runs
     from gtcrn_bench.suite.shards import Shard
 
-    options = RunOptions(Path(suite), data, out, jobs, limit, resume)
+    options = RunOptions(Path(suite), data, out, jobs, limit, resume, latency, latency_frames)
     options = replace(
         options,
         retry_errors=retry_errors,

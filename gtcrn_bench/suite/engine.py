@@ -26,7 +26,7 @@ from gtcrn_bench.datasets import Dataset, open_dataset
 from gtcrn_bench.errors import ConfigError, GtcrnBenchError, InputError
 from gtcrn_bench.files import write_json
 from gtcrn_bench.suite import rows as rowfile
-from gtcrn_bench.suite.config import Suite, load_suite, resolve_suite
+from gtcrn_bench.suite.config import LatencyConfig, Suite, load_suite, resolve_suite
 from gtcrn_bench.suite.execution import CpuTally, Executor, pair_tasks, run_pairs
 from gtcrn_bench.suite.latency_stage import run_latency_stage
 from gtcrn_bench.suite.shards import Shard
@@ -47,6 +47,8 @@ class RunOptions:
     jobs: int = 1
     limit: int | None = None
     resume: bool = False
+    latency: bool = True  # False: --no-latency, whatever the suite says
+    latency_frames: int | None = None  # --latency-frames: overrides (or turns on) the suite's latency stage
     retry_errors: bool = False  # with resume: compute rows that have an error again
     timeout_s: float | None = None  # per pair; None: the suite's timeout_s
     shard: Shard | None = None
@@ -97,6 +99,16 @@ def output_dir(suite: Suite, options: RunOptions) -> Path:
         return previous[-1]
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return RESULTS_DIR / f"{suite.name}-{stamp}"
+
+
+def with_latency_options(suite: Suite, options: RunOptions) -> Suite:
+    """The suite with ``--no-latency`` / ``--latency-frames N`` applied: the command line wins over the file."""
+    if not options.latency:
+        return suite.model_copy(update={"latency": None})
+    if options.latency_frames is not None:
+        stage = (suite.latency or LatencyConfig()).model_copy(update={"frames": options.latency_frames})
+        return suite.model_copy(update={"latency": stage})
+    return suite
 
 
 def open_suite_dataset(suite: Suite, options: RunOptions) -> Dataset:
@@ -345,7 +357,7 @@ def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
         raise ConfigError(f"--executor {options.executor}: one of local (worker processes here) or dask")
     if options.retry_errors and not options.resume:
         raise ConfigError("--retry-errors computes the error rows of an earlier run again: it goes with --resume")
-    suite = load_suite(options.suite_path)
+    suite = with_latency_options(load_suite(options.suite_path), options)
     out_dir = output_dir(suite, options)
     if options.resume:
         options = resume_options(options, out_dir)
@@ -391,6 +403,7 @@ def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
                 "metrics": metrics.provenance(metric_names),
                 "metrics_unavailable": plan.unavailable,
                 "metrics_skipped": plan.skipped,
+                "latency": suite.latency.model_dump() if suite.latency else None,  # after --no-latency etc.
             },
         )
         if started is not None:
@@ -401,6 +414,8 @@ def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
             write_json(out_dir / "complexity.json", complexity)
         shard = "" if options.shard is None else f" (shard {options.shard})"
         console.print(f"{suite.name}{shard}: {len(utterances)} utterances x {len(suite.runners)} runners -> {out_dir}")
+        for notice in dataset.notices():
+            console.print(f"[yellow]note[/yellow]: {notice}", highlight=False)
         announce_metrics(plan, console)
         if kept:
             console.print(f"resuming: {len(kept)} rows kept, {len(pairs)} to compute")
@@ -433,7 +448,7 @@ def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
         if suite.latency is not None:
             console.print(f"timing {len(suite.runners)} runners, {suite.latency.frames} frames each, interleaved")
             run_latency_stage(suite, dataset, utterances, out_dir)
-        write_tables(out_dir, suite, metric_names, console)
+        write_tables(out_dir, suite, metric_names, console, dataset)
     return RunOutcome(
         out_dir, len(all_rows), len(all_rows) - len(kept), errors, interrupted, time.perf_counter() - started_at
     )

@@ -24,8 +24,7 @@ from gtcrn_bench.errors import GtcrnBenchError
 from gtcrn_bench.runners import registry
 from gtcrn_bench.runners.base import Runner
 from gtcrn_bench.runners.threads import limit_process_threads
-from gtcrn_bench.store import home
-from gtcrn_bench.suite.cache import AudioCache, cache_key
+from gtcrn_bench.suite.cache import AudioCache, default_cache_dir, enhance_cached
 from gtcrn_bench.suite.config import RunnerEntry
 
 #: the key under which a row carries its CPU seconds back to the engine (not a column of per_utterance.csv)
@@ -138,22 +137,9 @@ def environment() -> dict[str, Any]:
 
 
 def enhance(state: WorkerState, key: str, noisy: np.ndarray) -> tuple[np.ndarray, float | None]:
-    """The runner's output for ``noisy``, from the cache when this exact input and runner ran before.
-
-    Returns the audio and the processing time in seconds (None when cached).
-    The cache is this machine's (the worker's model store home).
-    """
-    runner = state.runner(key)
-    cache = AudioCache(home() / "cache" / "enhanced")
-    ckey = cache_key(noisy, state.identity(key))
-    cached = cache.get(ckey)
-    if cached is not None:
-        return cached, None
-    start = time.perf_counter()
-    out = runner.enhance(noisy)  # checked: NaN/Inf named by sample (or frame), length equal to the input's
-    elapsed = time.perf_counter() - start
-    cache.put(ckey, out)
-    return out, elapsed
+    """The runner's output for ``noisy`` (cached by content in this machine's store) and its processing time
+    (None when cached)."""
+    return enhance_cached(AudioCache(default_cache_dir()), state.runner(key), noisy, state.identity(key))
 
 
 def evaluate(task: PairTask) -> dict[str, Any]:
