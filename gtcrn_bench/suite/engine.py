@@ -415,7 +415,7 @@ def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
         shard = "" if options.shard is None else f" (shard {options.shard})"
         console.print(f"{suite.name}{shard}: {len(utterances)} utterances x {len(suite.runners)} runners -> {out_dir}")
         for notice in dataset.notices():
-            console.print(f"[yellow]note[/yellow]: {notice}", highlight=False)
+            console.print(f"[yellow]note[/yellow]: {notice}", highlight=False, soft_wrap=True)
         announce_metrics(plan, console)
         if kept:
             console.print(f"resuming: {len(kept)} rows kept, {len(pairs)} to compute")
