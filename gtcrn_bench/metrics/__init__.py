@@ -20,6 +20,8 @@ from gtcrn_bench.metrics.registry import (
     provenance,
     register,
     require,
+    resolve_set,
+    set_names,
     unavailable,
 )
 
@@ -36,7 +38,9 @@ __all__ = [
     "provenance",
     "register",
     "require",
+    "resolve_set",
     "score_files",
+    "set_names",
     "unavailable",
 ]
 

@@ -111,10 +111,13 @@ def open_suite_dataset(suite: Suite, options: RunOptions) -> Dataset:
 
 
 def plan_metrics(suite: Suite, suite_path: Path, references: bool) -> MetricPlan:
-    """Which metrics to compute: the suite's list (or every installed one), minus reference metrics when
-    the dataset has no references. :class:`ConfigError` when nothing is left to compute."""
-    requested = suite.metrics or metrics.names()
-    unavailable = {} if suite.metrics else metrics.unavailable()
+    """Which metrics to compute: the suite's list or named set (omitted: the standard set), minus reference
+    metrics when the dataset has no references. A named set computes its installed members and announces
+    the others; a list was checked to be installed. :class:`ConfigError` when nothing is left to compute."""
+    named = metrics.resolve_set(suite.metrics)
+    missing = {} if isinstance(suite.metrics, list) else metrics.unavailable()
+    unavailable = {n: r for n, r in missing.items() if n in named or suite.metrics == metrics.registry.FULL_SET}
+    requested = [n for n in named if n not in unavailable]
     skipped = {} if references else {n: NO_REFERENCE for n in requested if metrics.get(n).needs_reference}
     names = [n for n in requested if n not in skipped]
     if not names:
