@@ -46,6 +46,18 @@ class Dataset(ABC):
         """Whether the set has clean references (False: a reference-free, noisy-only set)."""
         return True
 
+    def has_transcripts(self) -> bool:
+        """Whether the set comes with transcripts (the word error metrics score against them)."""
+        return False
+
+    def transcript(self, utterance: Utterance) -> str | None:
+        """The utterance's transcript, or None when the set has none for it.
+
+        Without one, the word error metrics compare with the recogniser's own
+        transcription of the clean reference instead.
+        """
+        return None
+
 
 Factory = Callable[..., Dataset]
 F = TypeVar("F", bound=Factory)

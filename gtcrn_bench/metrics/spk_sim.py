@@ -14,7 +14,8 @@ Why ``setuptools<81`` is pinned in the ``spk`` extra: resemblyzer needs
 maintained fork ``webrtcvad-wheels`` does not use it, but it installs the same
 module under another distribution name, so resemblyzer's requirement would
 still pull the original; pinning setuptools is the one fix that keeps both
-packages as published. The deprecation warning of that import is silenced here.
+packages as published. The deprecation warnings of that import (and of
+resemblyzer's ``scipy.ndimage.morphology`` import) are silenced here.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ _encoder: Any = None
 def _resemblyzer() -> Any:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Please import `binary_dilation`", category=DeprecationWarning)
         import resemblyzer
     return resemblyzer
 

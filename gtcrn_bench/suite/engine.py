@@ -126,6 +126,15 @@ def plan_metrics(suite: Suite, suite_path: Path, references: bool) -> MetricPlan
     return MetricPlan(names, unavailable, skipped)
 
 
+def asr_reference(dataset: Dataset, metric_names: list[str]) -> str | None:
+    """What the word error metrics of this run compare with (None when the run computes none)."""
+    if not {"wer", "cer"} & set(metric_names):
+        return None
+    if dataset.has_transcripts():
+        return "the dataset's transcripts (PocketSphinx on the clean reference for an utterance without one)"
+    return "PocketSphinx's transcription of the clean reference (the dataset has no transcripts)"
+
+
 def announce_metrics(plan: MetricPlan, console: Console) -> None:
     """Say once, before any work, which metrics will not be computed and why."""
     by_reason: dict[str, list[str]] = {}
@@ -284,6 +293,7 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
                 "metrics": metrics.provenance(metric_names),
                 "metrics_unavailable": plan.unavailable,
                 "metrics_skipped": plan.skipped,
+                "asr_reference": asr_reference(dataset, metric_names),
             },
         ),
     )
@@ -291,6 +301,8 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
         write_json(out_dir / "complexity.json", complexity)
     console.print(f"{suite.name}: {len(utterances)} utterances x {len(suite.runners)} runners -> {out_dir}")
     announce_metrics(plan, console)
+    if asr_reference(dataset, metric_names):
+        console.print(f"wer/cer against {asr_reference(dataset, metric_names)}", highlight=False)
     if kept:
         console.print(f"resuming: {len(kept)} rows kept, {len(pairs)} to compute")
 

@@ -123,6 +123,7 @@ class ReportContent:
     columns: list[str]
     figures: list[Path]
     latency: LatencyRows
+    asr_reference: str | None = None
 
 
 def render_markdown(content: ReportContent) -> str:
@@ -133,6 +134,7 @@ def render_markdown(content: ReportContent) -> str:
         f"# {suite.name}",
         suite.description,
         f"{per_utt['utterance'].nunique()} utterances, {per_utt['runner'].nunique()} runners. {NOTE}",
+        f"WER and CER are measured against {content.asr_reference}." if content.asr_reference else "",
         markdown_comparison(table, columns),
         markdown_latency(latency),
     ]
@@ -198,6 +200,7 @@ figure img {{ max-width: 100%; }}
 <p>{html.escape(suite.description)}</p>
 <p>{per_utt["utterance"].nunique()} utterances, {per_utt["runner"].nunique()} runners.
 {html.escape(NOTE.replace("*", "").replace("`", ""))}</p>
+{f"<p>WER and CER are measured against {html.escape(content.asr_reference)}.</p>" if content.asr_reference else ""}
 <table><tr><th>system</th>{head}</tr>{"".join(body)}</table>
 {html_latency(latency)}
 {"".join(_img(f) for f in figures)}
@@ -256,7 +259,8 @@ def write_tables(out_dir: Path, suite: Suite, metric_names: list[str], console: 
         )
         if f is not None
     ]
-    content = ReportContent(suite, per_utt, table, columns, figures, latency_table(out_dir))
+    asr = read_json(out_dir / "metadata.json").get("asr_reference")
+    content = ReportContent(suite, per_utt, table, columns, figures, latency_table(out_dir), asr)
     (out_dir / "report.md").write_text(render_markdown(content))
     (out_dir / "report.html").write_text(render_html(content))
     print_summary(console, table, per_utt, columns)

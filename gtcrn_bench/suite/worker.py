@@ -102,6 +102,7 @@ def evaluate(key: str, utterance: Any) -> dict[str, Any]:
     row: dict[str, Any] = {"runner": key, "utterance": utterance.name}
     try:
         clean, noisy = state.setup.dataset.load(utterance)
+        transcript = state.setup.dataset.transcript(utterance)
         row["duration_s"] = round(noisy.size / SAMPLE_RATE, 4)
         estimate, row["process_s"] = enhance(state, key, noisy)
     except GtcrnBenchError as exc:
@@ -113,7 +114,7 @@ def evaluate(key: str, utterance: Any) -> dict[str, Any]:
     reference = None
     if clean is not None:
         estimate, reference = state.runner(key).align(estimate, clean)
-    result = metrics.compute(state.setup.metric_names, estimate, reference)
+    result = metrics.compute(state.setup.metric_names, estimate, reference, transcript=transcript)
     row.update(result.values)
     if result.errors:
         row["error"] = result.error_summary()
