@@ -207,6 +207,17 @@ def resolve_set(spec: str | list[str] | None) -> list[str]:
     return list(SETS[spec])
 
 
+def cost_ms_per_s(requested: list[str]) -> float | None:
+    """Declared CPU cost of computing ``requested`` together, in ms per second of audio (None: a group unmeasured).
+
+    Each group counts once (its metrics come out of one computation). An upper
+    bound: groups that reuse another's result (the composite measures reuse PESQ-WB) count in full.
+    """
+    groups = {get(n).group: get(n).cost_ms_per_s for n in requested}
+    costs = list(groups.values())
+    return None if any(c is None for c in costs) else float(sum(c for c in costs if c is not None))
+
+
 def _version(distribution: str) -> str:
     try:
         return version(distribution)
