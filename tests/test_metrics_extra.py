@@ -142,11 +142,12 @@ def _lsd_numpy(estimate: np.ndarray, reference: np.ndarray) -> float:
 
 
 def test_lsd_matches_an_independent_implementation_and_a_known_gain(low_snr_pairs: list) -> None:
-    """Tolerance 1e-9 dB (float64 both ways). A gain of 1/2 on loud noise shifts every bin by 20 log10 2 dB."""
+    """Tolerance 1e-9 dB (float64 both ways). A gain of 1/2 on loud noise shifts every bin by 20 log10 2 dB;
+    tolerance 0.01 dB there: the few bins of white noise whose power falls near the -80 dB floor shift less."""
     _, clean, noisy = low_snr_pairs[0]
     assert metrics.compute(["lsd"], noisy, clean).values["lsd"] == pytest.approx(_lsd_numpy(noisy, clean), abs=1e-9)
     loud = np.random.default_rng(5).normal(0, 0.3, 16000)
-    assert lsd.lsd(0.5 * loud, loud, 16000) == pytest.approx(20 * np.log10(2), abs=1e-3)  # floor: -80 dB << bins
+    assert lsd.lsd(0.5 * loud, loud, 16000) == pytest.approx(20 * np.log10(2), abs=0.01)
 
 
 def test_clean_beats_noisy_on_every_new_metric(scores: Scores) -> None:
@@ -189,7 +190,7 @@ def test_bad_input_gives_reasons_and_reference_free_metrics_still_run(low_snr_pa
     assert "shorter than the 0.25 s" in short.errors["distill_mos"] and short.values["lsd"] is not None
     assert "shorter than one 32 ms" in metrics.compute(["lsd"], noisy[:400], clean[:400]).errors["lsd"]
     silent = metrics.compute(["spk_sim"], np.zeros_like(noisy), clean)
-    assert "found no speech in the estimate" in silent.errors["spk_sim"]
+    assert "the estimate is silent" in silent.errors["spk_sim"]
     assert "pip install --no-deps distillmos==0.9.1 xls-r-sqa==0.1.0" in metrics.get("distill_mos").install
 
 

@@ -48,7 +48,9 @@ def encoder() -> Any:
 
 
 def embedding(wave: np.ndarray, role: str) -> np.ndarray:
-    """The speaker embedding of ``wave`` (16 kHz); MetricError when the VAD finds no speech in it."""
+    """The speaker embedding of ``wave`` (16 kHz); MetricError when it is silent or the VAD finds no speech."""
+    if not np.any(wave):  # resemblyzer's volume normalisation would divide by zero
+        raise MetricError(f"the {role} is silent: no speaker to embed")
     speech = _resemblyzer().preprocess_wav(wave.astype(np.float32), SAMPLE_RATE)
     if speech.size == 0 or not np.any(speech):
         raise MetricError(f"the speaker encoder's VAD found no speech in the {role}")
