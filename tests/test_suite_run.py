@@ -306,6 +306,7 @@ def test_bad_pairs_and_outputs_become_error_rows_and_the_run_goes_on(tmp_path: P
     assert "sample 16000" in rows.loc[("test-nan", "good.wav"), "error"]
     assert "skipped/partial" in result.output  # and on the console summary
     assert "Skipped or partial rows" in (out / "report.md").read_text()
+    assert "no audio: test-nan produced NaN" in (out / "report.html").read_text()  # the listening section goes on
     result = cli.invoke(app, ["run", str(suite), "--out", str(out), "-j", "1", "--resume", "--strict"])
     assert result.exit_code == 1
 

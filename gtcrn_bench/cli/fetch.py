@@ -8,14 +8,19 @@ from typing import Annotated
 import typer
 
 from gtcrn_bench import store
-from gtcrn_bench.cli.app import app, console, user_errors
+from gtcrn_bench.cli.app import app, command, console, user_errors
 from gtcrn_bench.errors import ConfigError
 
-fetch_app = typer.Typer(help="Download published models and data (sha256-checked) or copy them from a local mirror.")
+fetch_app = typer.Typer(
+    no_args_is_help=True,
+    short_help="Get the models, baselines and test set (or copy a mirror).",
+    help="Download the published models (sha256-pinned), baselines' weights and the test set, or copy them from a "
+    "local mirror (--from).",
+)
 app.add_typer(fetch_app, name="fetch")
 
 
-@fetch_app.command("models")
+@command("models", group=fetch_app)
 @user_errors
 def fetch_models(
     source: Annotated[
@@ -29,7 +34,10 @@ def fetch_models(
     ] = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="Fetch just these aliases (repeatable).")] = None,
 ) -> None:
-    """Fetch the GTCRN checkpoints, published ONNX and test wavs, each verified against its pinned sha256."""
+    """Fetch GTCRN's checkpoints, ONNX graphs and test wavs.
+
+    Each file is verified against its pinned sha256.
+    """
     unknown = sorted(set(only or []) - set(store.ARTEFACTS))
     if unknown:
         raise ConfigError(f"unknown alias {', '.join(unknown)}; known: {', '.join(store.ARTEFACTS)}")

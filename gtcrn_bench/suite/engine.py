@@ -26,9 +26,9 @@ from gtcrn_bench.datasets import Dataset, open_dataset
 from gtcrn_bench.errors import ConfigError, GtcrnBenchError, InputError
 from gtcrn_bench.files import write_json
 from gtcrn_bench.runners.threads import thread_environment
-from gtcrn_bench.store import home
 from gtcrn_bench.suite import rows as rowfile
-from gtcrn_bench.suite.config import Suite, load_suite, resolve_suite
+from gtcrn_bench.suite.cache import default_cache_dir
+from gtcrn_bench.suite.config import LatencyConfig, Suite, load_suite, resolve_suite
 from gtcrn_bench.suite.latency_stage import run_latency_stage
 from gtcrn_bench.suite.worker import WorkerSetup, build_entry, evaluate, init_worker
 
@@ -47,6 +47,8 @@ class RunOptions:
     jobs: int = 1
     limit: int | None = None
     resume: bool = False
+    latency: bool = True  # False: --no-latency, whatever the suite says
+    latency_frames: int | None = None  # --latency-frames: overrides (or turns on) the suite's latency stage
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,16 @@ def output_dir(suite: Suite, options: RunOptions) -> Path:
         return previous[-1]
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return RESULTS_DIR / f"{suite.name}-{stamp}"
+
+
+def with_latency_options(suite: Suite, options: RunOptions) -> Suite:
+    """The suite with ``--no-latency`` / ``--latency-frames N`` applied: the command line wins over the file."""
+    if not options.latency:
+        return suite.model_copy(update={"latency": None})
+    if options.latency_frames is not None:
+        stage = (suite.latency or LatencyConfig()).model_copy(update={"frames": options.latency_frames})
+        return suite.model_copy(update={"latency": stage})
+    return suite
 
 
 def open_suite_dataset(suite: Suite, options: RunOptions) -> Dataset:
@@ -264,7 +276,7 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
 
     console = console or Console(stderr=True)
     started = time.perf_counter()
-    suite = load_suite(options.suite_path)
+    suite = with_latency_options(load_suite(options.suite_path), options)
     dataset = open_suite_dataset(suite, options)
     dataset.verify()
     utterances = dataset.utterances()
@@ -294,12 +306,15 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
                 "metrics_unavailable": plan.unavailable,
                 "metrics_skipped": plan.skipped,
                 "asr_reference": asr_reference(dataset, metric_names),
+                "latency": suite.latency.model_dump() if suite.latency else None,  # after --no-latency etc.
             },
         ),
     )
     if complexity:
         write_json(out_dir / "complexity.json", complexity)
     console.print(f"{suite.name}: {len(utterances)} utterances x {len(suite.runners)} runners -> {out_dir}")
+    for notice in dataset.notices():
+        console.print(f"[yellow]note[/yellow]: {notice}", highlight=False)
     announce_metrics(plan, console)
     if asr_reference(dataset, metric_names):
         console.print(f"wer/cer against {asr_reference(dataset, metric_names)}", highlight=False)
@@ -310,7 +325,7 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
         runners={e.key: e for e in suite.runners},
         dataset=dataset,
         metric_names=metric_names,
-        cache_dir=home() / "cache" / "enhanced",
+        cache_dir=default_cache_dir(),
         threads=suite.threads,
     )
     writer = rowfile.RowWriter(csv_path, fieldnames, kept)
@@ -332,7 +347,7 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
         if suite.latency is not None:
             console.print(f"timing {len(suite.runners)} runners, {suite.latency.frames} frames each, interleaved")
             run_latency_stage(suite, dataset, utterances, out_dir)
-        write_tables(out_dir, suite, metric_names, console)
+        write_tables(out_dir, suite, metric_names, console, dataset)
     return RunOutcome(
         out_dir, len(all_rows), len(all_rows) - len(kept), errors, interrupted, time.perf_counter() - started
     )

@@ -7,7 +7,6 @@ so the run goes on.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from gtcrn_bench.errors import GtcrnBenchError
 from gtcrn_bench.runners import registry
 from gtcrn_bench.runners.base import Runner
 from gtcrn_bench.runners.threads import limit_process_threads
-from gtcrn_bench.suite.cache import AudioCache, cache_key
+from gtcrn_bench.suite.cache import AudioCache, enhance_cached
 from gtcrn_bench.suite.config import RunnerEntry
 
 
@@ -78,21 +77,8 @@ def init_worker(setup: WorkerSetup) -> None:
 
 
 def enhance(state: WorkerState, key: str, noisy: np.ndarray) -> tuple[np.ndarray, float | None]:
-    """The runner's output for ``noisy``, from the cache when this exact input and runner ran before.
-
-    Returns the audio and the processing time in seconds (None when cached).
-    """
-    runner = state.runner(key)
-    cache = AudioCache(state.setup.cache_dir)
-    ckey = cache_key(noisy, state.identity(key))
-    cached = cache.get(ckey)
-    if cached is not None:
-        return cached, None
-    start = time.perf_counter()
-    out = runner.enhance(noisy)  # checked: NaN/Inf named by sample (or frame), length equal to the input's
-    elapsed = time.perf_counter() - start
-    cache.put(ckey, out)
-    return out, elapsed
+    """The runner's output for ``noisy`` (cached by content) and its processing time (None when cached)."""
+    return enhance_cached(AudioCache(state.setup.cache_dir), state.runner(key), noisy, state.identity(key))
 
 
 def evaluate(key: str, utterance: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gtcrn_bench import metrics
-from gtcrn_bench.cli.app import app, console, user_errors
+from gtcrn_bench.cli.app import command, console, user_errors
 from gtcrn_bench.runners import registry
 from gtcrn_bench.runners.base import FrameRunner
 
@@ -67,14 +67,19 @@ def _list_metrics() -> None:
         console.print(f"set {set_name}: {len(members)} metrics, {told}", highlight=False)
 
 
-@app.command("list")
+@command("list")
 @user_errors
 def list_command(
     show_metrics: Annotated[
         bool, typer.Option("--metrics", help="List the metrics (direction, cost per second of audio, sets) instead.")
     ] = False,
 ) -> None:
-    """Show every registered runner (kind, parameters with defaults, description), or with --metrics every metric."""
+    """List the runners and their parameters, or with --metrics the metrics and their cost.
+
+    For each registered runner: kind (offline or frame-wise), parameters with defaults, description.
+    For each metric: direction, whether it needs the clean reference, CPU cost per second of audio
+    (as measured, see docs/metrics-extra.md), its sets (quick, standard, full) and package.
+    """
     if show_metrics:
         _list_metrics()
     else:
