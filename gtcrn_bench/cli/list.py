@@ -42,7 +42,7 @@ def _sets_of(name: str) -> str:
 
 def _list_metrics() -> None:
     """Every registered metric with its direction, reference need, declared cost and package; then each set's cost."""
-    table = Table(title="Metrics (cost: CPU ms per second of audio, per group, as measured; see docs/metrics-extra.md)")
+    table = Table(title="Metrics (cost: ms per second of audio, per group, as measured; see docs/metrics-extra.md)")
     for column in ("name", "better", "reference", "cost ms/s", "group", "sets", "package", "installed"):
         table.add_column(column)
     unavailable = metrics.unavailable()
@@ -63,7 +63,7 @@ def _list_metrics() -> None:
     for set_name in metrics.set_names():
         members = metrics.resolve_set(set_name)
         cost = metrics.cost_ms_per_s(members)
-        told = "cost not measured" if cost is None else f"at most {cost:.1f} ms of CPU per second of audio"
+        told = "cost not measured" if cost is None else f"at most {cost:.1f} ms per second of audio"
         console.print(f"set {set_name}: {len(members)} metrics, {told}", highlight=False)
 
 
@@ -77,7 +77,7 @@ def list_command(
     """List the runners and their parameters, or with --metrics the metrics and their cost.
 
     For each registered runner: kind (offline or frame-wise), parameters with defaults, description.
-    For each metric: direction, whether it needs the clean reference, CPU cost per second of audio
+    For each metric: direction, whether it needs the clean reference, cost per second of audio
     (as measured, see docs/metrics-extra.md), its sets (quick, standard, full) and package.
     """
     if show_metrics:

@@ -80,6 +80,7 @@ for _name, _what in _DESCRIPTIONS.items():
             package="speechmos",
             implementation=f"{_what}, ONNX models bundled in the wheel, official DNSMOS pre-processing",
             compute=_dnsmos,
+            cost_ms_per_s=152.7,
             group="dnsmos",
             unit="MOS",
             sample_rates=(SAMPLE_RATE,),

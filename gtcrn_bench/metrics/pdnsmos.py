@@ -38,6 +38,7 @@ for _name, _what in _DESCRIPTIONS.items():
             package="speechmos",
             implementation=f"{_what}, ONNX model bundled in the wheel, official DNSMOS pre-processing",
             compute=_pdnsmos,
+            cost_ms_per_s=127.3,
             group="pdnsmos",
             unit="MOS",
             sample_rates=(SAMPLE_RATE,),

@@ -95,8 +95,8 @@ class Metric:
     (both named with their versions in :func:`provenance`), ``modules`` the
     import names that must be present, ``sample_rates`` the rates it accepts
     (None: any), ``install`` the command that installs what it needs (shown
-    when a module is missing). ``cost_ms_per_s`` is the group's measured CPU
-    cost in milliseconds per second of audio (``tests/benchmarks/
+    when a module is missing). ``cost_ms_per_s`` is the group's measured
+    time in milliseconds per second of audio (``tests/benchmarks/
     test_metrics_bench.py``; machine and commit in ``docs/metrics-extra.md``),
     declared here so listing metrics computes nothing; None: not measured.
     """
@@ -208,7 +208,7 @@ def resolve_set(spec: str | list[str] | None) -> list[str]:
 
 
 def cost_ms_per_s(requested: list[str]) -> float | None:
-    """Declared CPU cost of computing ``requested`` together, in ms per second of audio (None: a group unmeasured).
+    """Declared cost of computing ``requested`` together, in ms per second of audio (None: a group unmeasured).
 
     Each group counts once (its metrics come out of one computation). An upper
     bound: groups that reuse another's result (the composite measures reuse PESQ-WB) count in full.
