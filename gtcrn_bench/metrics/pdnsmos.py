@@ -1,4 +1,4 @@
-"""Personalised DNSMOS P.835 (SIG, BAK, OVRL): the pDNSMOS model of the ICASSP 2023 DNS challenge.
+"""Personalised DNSMOS P.835 (SIG, BAK, OVRL): the pDNSMOS model of the DNS challenges' personalised track.
 
 It is the DNSMOS P.835 network retrained so that a second, interfering talker
 counts as background noise (it lowers BAK and OVRL). The model ships in the
