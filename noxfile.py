@@ -11,6 +11,8 @@ from pathlib import Path
 import nox
 
 TORCH = "torch==2.13.0"
+# Distill-MOS's wheels declare torchaudio (no build for this torch): installed without dependencies.
+NO_DEPS = ("distillmos==0.9.1", "xls-r-sqa==0.1.0")
 nox.options.sessions = ["lint", "docs", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
@@ -18,6 +20,7 @@ nox.options.reuse_existing_virtualenvs = True
 def install_project(session: nox.Session) -> None:
     session.install(TORCH)
     session.install("-e", ".[all,dev]")
+    session.install("--no-deps", *NO_DEPS)
 
 
 @nox.session

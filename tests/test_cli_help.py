@@ -79,7 +79,7 @@ def test_env_writes_json(tmp_path: Path) -> None:
     assert facts["packages"]["gtcrn-bench"] == __version__ and facts["cpu"]["logical_cores"] >= 1
 
 
-@pytest.mark.parametrize("args", [["list"], ["env"], ["--help"], ["--version"]])
+@pytest.mark.parametrize("args", [["list"], ["list", "--metrics"], ["env"], ["--help"], ["--version"]])
 def test_listing_commands_do_not_import_torch(args: list[str]) -> None:
     """`list` named parameters in 4.4 s because it imported torch; names and parameters need none of it."""
     code = (

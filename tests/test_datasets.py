@@ -365,3 +365,66 @@ def test_registry_plugs_in_kinds_and_names_the_known_ones(tmp_path: Path, monkey
     monkeypatch.setenv("GTCRN_BENCH_HOME", str(tmp_path / "empty-home"))
     with pytest.raises(InputError, match="run `gtcrn-bench fetch vctk-demand`"):
         open_dataset("vctk-demand", None)
+
+
+def small_set(root: Path, names: list[str]) -> Path:
+    """A manifest-free paired-dir set of some mini-set pairs."""
+    for side in ("clean", "noisy"):
+        (root / side).mkdir(parents=True)
+        for name in names:
+            shutil.copyfile(MINI / side / name, root / side / name)
+    return root
+
+
+def test_a_text_folder_gives_transcripts_and_the_run_says_what_wer_compares_with(tmp_path: Path) -> None:
+    from gtcrn_bench.suite.engine import asr_reference
+
+    root = small_set(tmp_path / "set", ["p232_001.wav", "p232_002.wav"])
+    assert not PairedDirDataset(root).has_transcripts()
+    assert "has no transcripts" in str(asr_reference(PairedDirDataset(root), ["pesq_wb", "wer"]))
+    (root / "text").mkdir()
+    (root / "text" / "p232_001.txt").write_text("Please call Stella.\n")
+    dataset = PairedDirDataset(root)
+    first, second = dataset.utterances()
+    assert dataset.has_transcripts() and dataset.describe()["transcripts"] == 1
+    assert dataset.transcript(first) == "Please call Stella." and dataset.transcript(second) is None
+    assert asr_reference(dataset, ["wer"]).startswith("the dataset's transcripts")
+    assert asr_reference(dataset, ["pesq_wb"]) is None
+    (root / "text" / "p232_002.txt").write_bytes(b"\xff\xfe not utf-8 \xff")
+    with pytest.raises(InputError, match=r"p232_002\.txt: cannot read the transcript"):
+        dataset.transcript(second)
+
+
+def test_fetch_writes_transcripts_from_a_folder_or_a_mirror_and_says_why_when_there_are_none(
+    tmp_path: Path, fetched: Path
+) -> None:
+    from gtcrn_bench.datasets.vctk_text import fetch_transcripts
+
+    texts = {"p232_050": "A first test line.", "p232_116": "A second test line!"}  # plumbing, not the corpus text
+    src = tmp_path / "src" / "testset_txt"
+    src.mkdir(parents=True)
+    for stem, text in texts.items():
+        (src / f"{stem}.txt").write_text(text + "\n")
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with zipfile.ZipFile(mirror / "testset_txt.zip", "w") as zf:
+        for stem, text in texts.items():
+            zf.writestr(f"testset_txt/{stem}.txt", text)
+
+    from_folder = fetch_transcripts(tmp_path / "a", source=src.parent, base_url="unused")
+    assert from_folder.count == 2 and from_folder.missing is None
+    assert (tmp_path / "a" / "text" / "p232_116.txt").read_text().strip() == texts["p232_116"]
+    from_zip = fetch_transcripts(tmp_path / "b", source=None, base_url=mirror.as_uri())
+    assert from_zip.count == 2 and from_zip.sha256 == sha256_file(mirror / "testset_txt.zip")
+    absent = fetch_transcripts(tmp_path / "c", source=None, base_url=(tmp_path / "nowhere").as_uri())
+    assert absent.count == 0 and "testset_txt.zip" in str(absent.missing) and not (tmp_path / "c" / "text").exists()
+    no_folder = fetch_transcripts(tmp_path / "d", source=tmp_path, base_url="unused")
+    assert "testset_txt does not exist" in str(no_folder.missing)
+
+    # a set fetched before transcripts existed gets them on the next `fetch vctk-demand --from`
+    dest = copy_set(fetched, tmp_path / "set")
+    result = cli.invoke(app, ["fetch", "vctk-demand", "--from", str(src.parent), "--dest", str(dest)])
+    assert result.exit_code == 0, result.output
+    assert "2 transcripts" in result.output and "already fetched: 10 pairs" in result.output
+    dataset = open_dataset("vctk-demand", dest)
+    assert dataset.transcript(dataset.utterances()[0]) == texts["p232_050"]

@@ -24,7 +24,7 @@ from gtcrn_bench.runners.registry import register
 from gtcrn_bench.suite import rows as rowfile
 
 cli = CliRunner()
-METRICS = metrics.names()
+METRICS = metrics.resolve_set(None)  # a suite without metrics: the standard set
 
 
 def write_suite(path: Path, root: Path, runners: list[dict], **extra: object) -> Path:
@@ -200,14 +200,14 @@ def test_default_metrics_whose_package_is_missing_are_announced_and_recorded(
     ghost = Metric("ghost", True, False, "ghost-dist", "test metric", never, "ghost", modules=("no_such_module_x",))
     monkeypatch.setattr(metric_registry, "METRICS", metric_registry.METRICS.fresh_copy())
     metric_registry.register(ghost)
-    suite = write_suite(tmp_path / "s.yaml", MINI, [{"name": "noisy"}])  # no metrics: every one installed
+    suite = write_suite(tmp_path / "s.yaml", MINI, [{"name": "noisy"}], metrics="full")  # every one installed
     out = tmp_path / "out"
     result = cli.invoke(app, ["run", str(suite), "--out", str(out), "--limit", "1", "-j", "1"])
     assert result.exit_code == 0, result.output
     assert "warning: not computing ghost: needs the Python module 'no_such_module_x'" in result.output
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["metrics_unavailable"] == {"ghost": metrics.unavailable()["ghost"]}
-    assert list(meta["metrics"]) == METRICS and meta["metrics_skipped"] == {}
+    assert list(meta["metrics"]) == metrics.names() and meta["metrics_skipped"] == {}
     assert "ghost" not in pd.read_csv(out / "per_utterance.csv").columns
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from gtcrn_bench.cli.app import command, console, user_errors
 from gtcrn_bench.cli.fetch import fetch_app
@@ -27,14 +28,15 @@ def fetch_vctk_demand_command(
         Path | None,
         typer.Option(
             "--from",
-            help="A folder with the unpacked archives (clean_testset_wav/, noisy_testset_wav/) instead of downloading.",
+            help="A folder with the unpacked archives (clean_testset_wav/, noisy_testset_wav/, optionally "
+            "testset_txt/ with the transcripts) instead of downloading.",
         ),
     ] = None,
     dest: Annotated[
         Path | None, typer.Option(help="Where the 16 kHz set goes (default: <store home>/data/vctk-demand).")
     ] = None,
     base_url: Annotated[
-        str | None, typer.Option(help=f"Where the two zip archives are (default: {DATASHARE_URL}; file:// works).")
+        str | None, typer.Option(help=f"Where the zip archives are (default: {DATASHARE_URL}; file:// works).")
     ] = None,
     keep_archives: Annotated[bool, typer.Option(help="Keep the downloaded zip archives in DEST/archives.")] = False,
 ) -> None:
@@ -42,9 +44,20 @@ def fetch_vctk_demand_command(
 
     From Edinburgh DataShare 10283/2791, resampled to 16 kHz.
 
-    Re-running skips finished work and resumes an interrupted download or conversion.
+    Also fetches the transcripts (testset_txt.zip) into text/, for the wer and cer metrics.
+
+        Re-running skips finished work and resumes an interrupted download or conversion.
     """
     result = fetch_vctk_demand(dest, source=source, base_url=base_url, keep_archives=keep_archives)
+    texts = result.transcripts
+    if texts is not None and texts.missing:
+        console.print(
+            f"[yellow]warning:[/yellow] no transcripts ({escape(texts.missing)}); "
+            "wer/cer will compare with PocketSphinx on the clean reference",
+            highlight=False,
+        )
+    elif texts is not None:
+        console.print(f"{texts.count} transcripts in {result.dest / 'text'}", highlight=False)
     if result.already_complete:
         console.print(f"[green]ok[/green] already fetched: {result.pairs} pairs in {result.dest}")
         return

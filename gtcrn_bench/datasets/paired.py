@@ -12,6 +12,9 @@
   gets a ``problem``. Within the tolerance both are cut to the shorter length.
 - Audio at any rate other than 16 kHz is resampled once and cached
   (:mod:`gtcrn_bench.datasets.resampled`).
+- An optional ``text/`` folder holds transcripts, ``text/<name without extension>.txt``
+  (UTF-8), as the VoiceBank+DEMAND test set publishes them; the word error
+  metrics score against them. An utterance without its file has no transcript.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from gtcrn_bench.errors import InputError
 
 LENGTH_TOLERANCE_S = 0.010
 AUDIO_SUFFIXES = (".wav", ".flac")
+TEXT_DIR = "text"
 
 
 def _header(path: Path) -> tuple[int, int]:
@@ -185,6 +189,23 @@ class PairedDirDataset(Dataset):
         """False for a reference-free set: one without a ``clean/`` folder."""
         return (self.root / "clean").is_dir()
 
+    def has_transcripts(self) -> bool:
+        """True when the set has a ``text/`` folder."""
+        return (self.root / TEXT_DIR).is_dir()
+
+    def transcript(self, utterance: Utterance) -> str | None:
+        """``text/<id>.txt`` stripped, or None when there is no such file.
+
+        Raises :class:`~gtcrn_bench.errors.InputError` naming the file when it cannot be read as UTF-8.
+        """
+        path = self.root / TEXT_DIR / f"{utterance.id}.txt"
+        if not path.is_file():
+            return None
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: cannot read the transcript ({exc})") from exc
+
     def file_hashes(self) -> dict[str, dict[str, str | None]]:
         """Name -> sha256 of its clean and noisy file (None: no such file), for the listed pairs."""
         return {
@@ -208,6 +229,7 @@ class PairedDirDataset(Dataset):
             "utterances": len(self._utterances),
             "unusable": len(self.problems()),
             "references": self.has_references(),
+            "transcripts": sum((self.root / TEXT_DIR / f"{u.id}.txt").is_file() for u in self._utterances),
             "sample_rates": rates,
             "resample_cache": str(self._cache.root) if any(r != 16000 for r in rates) else None,
         }

@@ -46,6 +46,18 @@ class Dataset(ABC):
         """Whether the set has clean references (False: a reference-free, noisy-only set)."""
         return True
 
+    def has_transcripts(self) -> bool:
+        """Whether the set comes with transcripts (the word error metrics score against them)."""
+        return False
+
+    def transcript(self, utterance: Utterance) -> str | None:
+        """The utterance's transcript, or None when the set has none for it.
+
+        Without one, the word error metrics compare with the recogniser's own
+        transcription of the clean reference instead.
+        """
+        return None
+
     def notices(self) -> list[str]:
         """What a user should know before the run starts (e.g. no manifest: files are not checked); shown on
         the console. The default has nothing to say."""

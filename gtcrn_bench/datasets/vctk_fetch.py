@@ -8,7 +8,9 @@ Steps, each skipped when already done so an interrupted run resumes:
    to ``dest/clean`` and ``dest/noisy`` (16-bit like the 16 kHz sets the published
    results were computed on); a file at its final name is complete (atomic writes);
 3. write ``manifest.csv`` (name, duration_s, sha256_clean, sha256_noisy, source)
-   last, which marks the set complete, and ``fetch.json`` with the provenance.
+   last, which marks the set complete, and ``fetch.json`` with the provenance;
+4. the transcripts (``testset_txt.zip`` or ``DIR/testset_txt``) into ``text/``
+   (:mod:`gtcrn_bench.datasets.vctk_text`), also for a set fetched before, optional.
 
 DataShare publishes no checksums for the archives, so nothing pins them: the
 sha256 of what was downloaded is recorded in ``fetch.json`` (and printed), and the
@@ -22,7 +24,7 @@ import io
 import shutil
 import zipfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, NamedTuple
@@ -35,6 +37,8 @@ from gtcrn_bench import __version__
 from gtcrn_bench.audio import SAMPLE_RATE, resample
 from gtcrn_bench.datasets.manifest import FILE_NAME, read_manifest, write_manifest
 from gtcrn_bench.datasets.vctk_demand import ARCHIVES, DATASHARE_HANDLE, DATASHARE_URL, default_dir
+from gtcrn_bench.datasets.vctk_text import ARCHIVE as TEXT_ARCHIVE
+from gtcrn_bench.datasets.vctk_text import TranscriptResult, fetch_transcripts
 from gtcrn_bench.download import download, sha256_file
 from gtcrn_bench.errors import GtcrnBenchError, InputError
 from gtcrn_bench.files import atomic_path, write_json
@@ -62,6 +66,7 @@ class FetchResult:
     archives: dict[str, dict[str, Any]] = field(default_factory=dict)
     unmatched: list[str] = field(default_factory=list)
     full_scale: list[str] = field(default_factory=list)
+    transcripts: TranscriptResult | None = None
 
 
 def _progress() -> Progress:
@@ -202,13 +207,16 @@ def fetch_vctk_demand(
     into ``dest/archives``, which is removed at the end unless ``keep_archives``.
     """
     dest = Path(dest).expanduser() if dest is not None else default_dir()
+    base_url = base_url or DATASHARE_URL
+    source = Path(source).expanduser().resolve() if source is not None else None
     done = completed_pairs(dest)
     if done is not None:
-        return FetchResult(dest, done, already_complete=True)
-    base_url = base_url or DATASHARE_URL
+        texts = fetch_transcripts(dest, source=source, base_url=base_url)
+        if not keep_archives:
+            (dest / "archives" / TEXT_ARCHIVE).unlink(missing_ok=True)
+        return FetchResult(dest, done, already_complete=True, transcripts=texts)
     with contextlib.ExitStack() as stack:
         if source is not None:
-            source = Path(source).expanduser().resolve()
             members = {side: folder_members(source / folder) for side, folder in ARCHIVES.values()}
             archives: dict[str, dict[str, Any]] = {}
             origin = f"local folder {source}"
@@ -220,6 +228,7 @@ def fetch_vctk_demand(
     names = sorted(set(members["clean"]) & set(members["noisy"]))
     unmatched = sorted(set(members["clean"]) ^ set(members["noisy"]))
     rows, full_scale = manifest_rows(dest, names, origin)
+    texts = fetch_transcripts(dest, source=source, base_url=base_url)
     write_metadata(
         dest,
         {
@@ -231,11 +240,12 @@ def fetch_vctk_demand(
             "pairs": len(rows),
             "unmatched": unmatched,
             "full_scale": full_scale,
+            "transcripts": asdict(texts),
             "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "gtcrn_bench_version": __version__,
         },
     )
     write_manifest(dest / FILE_NAME, rows, MANIFEST_COLUMNS)
-    if archives and not keep_archives:
+    if (dest / "archives").is_dir() and not keep_archives:
         shutil.rmtree(dest / "archives")
-    return FetchResult(dest, len(rows), False, archives, unmatched, full_scale)
+    return FetchResult(dest, len(rows), False, archives, unmatched, full_scale, texts)

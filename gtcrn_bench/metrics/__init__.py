@@ -14,12 +14,15 @@ from gtcrn_bench.metrics.registry import (
     MetricError,
     Pair,
     available,
+    cost_ms_per_s,
     get,
     load_builtins,
     names,
     provenance,
     register,
     require,
+    resolve_set,
+    set_names,
     unavailable,
 )
 
@@ -31,12 +34,15 @@ __all__ = [
     "Pair",
     "available",
     "compute",
+    "cost_ms_per_s",
     "get",
     "names",
     "provenance",
     "register",
     "require",
+    "resolve_set",
     "score_files",
+    "set_names",
     "unavailable",
 ]
 

@@ -100,7 +100,7 @@ def _group_reason(metric: Metric, sample_rate: int, ref_problem: str | None) -> 
     """Why a group cannot run on this utterance before computing anything, or None."""
     module = metric.missing_module()
     if module is not None:
-        return f"the Python module '{module}' is not installed (pip install 'gtcrn-bench[metrics]')"
+        return f"the Python module '{module}' is not installed ({metric.install})"
     if metric.sample_rates is not None and sample_rate not in metric.sample_rates:
         rates = " or ".join(str(r) for r in metric.sample_rates)
         return f"takes {rates} Hz audio, got {sample_rate} Hz"
@@ -120,9 +120,15 @@ def _run_group(metric: Metric, pair: Pair) -> dict[str, float] | str:
 
 
 def compute(
-    names: list[str], estimate: np.ndarray, reference: np.ndarray | None = None, sample_rate: int = 16000
+    names: list[str],
+    estimate: np.ndarray,
+    reference: np.ndarray | None = None,
+    sample_rate: int = 16000,
+    transcript: str | None = None,
 ) -> MetricResults:
     """Score ``estimate`` (against ``reference`` where a metric needs one) with the named metrics.
+
+    ``transcript`` is the utterance's text, when the dataset has one (the word error metrics use it).
 
     Unknown names raise ConfigError (a suite is checked before it runs); every
     problem of the audio itself becomes a None value with a reason.
@@ -136,11 +142,11 @@ def compute(
         return results
     ref = None if reference is None else np.asarray(reference)
     ref_problem = reference_problem(estimate, ref, sample_rate) if any(m.needs_reference for m in metrics) else None
-    blind = Pair(estimate, None, sample_rate)
+    blind = Pair(estimate, None, sample_rate, transcript=transcript)
     paired = None
     if ref_problem is None and ref is not None:
         n = min(estimate.size, ref.size)
-        paired = Pair(estimate[:n], ref[:n], sample_rate)
+        paired = Pair(estimate[:n], ref[:n], sample_rate, transcript=transcript)
     groups: dict[str, list[Metric]] = defaultdict(list)
     for metric in metrics:
         groups[metric.group].append(metric)

@@ -24,10 +24,11 @@ from gtcrn_bench.metrics.registry import Metric, Pair, register
 from gtcrn_bench.onnxrt import open_session, session_options
 
 PRIMARY_MODEL = "dnsmos_models/sig_bak_ovr.onnx"  # P.835 SIG/BAK/OVRL, non-personalised
+PERSONALISED_MODEL = "pdnsmos_models/sig_bak_ovr.onnx"  # P.835 trained to penalise interfering talkers
 P808_MODEL = "dnsmos_models/model_v8.onnx"
 OUTPUTS = {"dnsmos_sig": "sig_mos", "dnsmos_bak": "bak_mos", "dnsmos_ovrl": "ovrl_mos", "dnsmos_p808": "p808_mos"}
 
-_scorer: Any = None
+_scorers: dict[bool, Any] = {}
 
 
 def model_dir() -> Path:
@@ -42,22 +43,21 @@ def _session(path: Path, threads: int) -> Any:
     return open_session(path, session_options(intra_threads=threads, inter_threads=1))
 
 
-def scorer() -> Any:
-    """This process's DNSMOS scorer (created on first use, then reused)."""
-    global _scorer
-    if _scorer is None:
+def scorer(personalised: bool = False) -> Any:
+    """This process's DNSMOS scorer, non-personalised or personalised (created on first use, then reused)."""
+    if personalised not in _scorers:
         from speechmos.dnsmos import DNSMOS
 
         threads = int(os.environ.get("OMP_NUM_THREADS") or 0)
-        primary = model_dir() / PRIMARY_MODEL
+        primary = model_dir() / (PERSONALISED_MODEL if personalised else PRIMARY_MODEL)
         # DNSMOS.__init__ would build default-option sessions; set the attributes
         # its __call__ reads (the same ones __init__ sets) with our sessions instead.
         made = DNSMOS.__new__(DNSMOS)
         made.primary_model_path = str(primary)
         made.onnx_sess = _session(primary, threads)
         made.p808_onnx_sess = _session(model_dir() / P808_MODEL, threads)
-        _scorer = made
-    return _scorer
+        _scorers[personalised] = made
+    return _scorers[personalised]
 
 
 def _dnsmos(pair: Pair) -> dict[str, float]:
@@ -80,6 +80,7 @@ for _name, _what in _DESCRIPTIONS.items():
             package="speechmos",
             implementation=f"{_what}, ONNX models bundled in the wheel, official DNSMOS pre-processing",
             compute=_dnsmos,
+            cost_ms_per_s=152.7,
             group="dnsmos",
             unit="MOS",
             sample_rates=(SAMPLE_RATE,),

@@ -31,8 +31,23 @@ BUILTIN_MODULES = (
     "gtcrn_bench.metrics.si_sdr",
     "gtcrn_bench.metrics.dnsmos",
     "gtcrn_bench.metrics.composite",
+    "gtcrn_bench.metrics.distill_mos",
+    "gtcrn_bench.metrics.pdnsmos",
+    "gtcrn_bench.metrics.spk_sim",
+    "gtcrn_bench.metrics.asr",
+    "gtcrn_bench.metrics.lsd",
 )
 OWN_DISTRIBUTION = "gtcrn-bench"
+# Named metric sets a suite may give as ``metrics:`` (``full`` is every installed metric, see resolve_set).
+SETS: dict[str, tuple[str, ...]] = {
+    "quick": ("pesq_wb", "stoi", "si_sdr"),
+    "standard": (
+        "pesq_wb", "pesq_nb", "stoi", "estoi", "si_sdr", "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "dnsmos_p808",
+        "csig", "cbak", "covl", "ssnr",
+    ),
+}  # fmt: skip
+FULL_SET = "full"
+DEFAULT_SET = "standard"
 
 
 class MetricError(Exception):
@@ -44,7 +59,8 @@ class Pair:
     """The signals one group is computed on, with a per-utterance memo for results groups share.
 
     ``reference`` is None for no-reference metrics; when present it has the
-    estimate's length. ``cached`` lets one group reuse what another computed on
+    estimate's length. ``transcript`` is the utterance's text when the dataset
+    has one (the word error metrics score against it). ``cached`` lets one group reuse what another computed on
     the same signals (the composite measures reuse the PESQ score).
     """
 
@@ -52,6 +68,7 @@ class Pair:
     reference: np.ndarray | None
     sample_rate: int
     memo: dict[str, Any] = field(default_factory=dict)
+    transcript: str | None = None
 
     def cached(self, key: str, make: Callable[[], Any]) -> Any:
         if key not in self.memo:
@@ -77,7 +94,11 @@ class Metric:
     whose code produces the value, ``uses`` other distributions it depends on
     (both named with their versions in :func:`provenance`), ``modules`` the
     import names that must be present, ``sample_rates`` the rates it accepts
-    (None: any).
+    (None: any), ``install`` the command that installs what it needs (shown
+    when a module is missing). ``cost_ms_per_s`` is the group's measured
+    time in milliseconds per second of audio (``tests/benchmarks/
+    test_metrics_bench.py``; machine and commit in ``docs/metrics-extra.md``),
+    declared here so listing metrics computes nothing; None: not measured.
     """
 
     name: str
@@ -91,6 +112,8 @@ class Metric:
     sample_rates: tuple[int, ...] | None = None
     modules: tuple[str, ...] = ()
     uses: tuple[str, ...] = ()
+    install: str = "pip install 'gtcrn-bench[metrics]'"
+    cost_ms_per_s: float | None = None
 
     def missing_module(self) -> str | None:
         """The first import name this metric needs that is not installed, or None."""
@@ -147,7 +170,7 @@ def unavailable() -> dict[str, str]:
     for name, metric in METRICS.items().items():
         module = metric.missing_module()
         if module is not None:
-            reasons[name] = f"needs the Python module '{module}' (pip install 'gtcrn-bench[metrics]')"
+            reasons[name] = f"needs the Python module '{module}' ({metric.install})"
     return reasons
 
 
@@ -160,6 +183,39 @@ def require(requested: list[str]) -> None:
         problems.insert(0, f"unknown {', '.join(unknown)} (known: {', '.join(names(include_unavailable=True))})")
     if problems:
         raise ConfigError("metrics: " + "; ".join(problems))
+
+
+def set_names() -> list[str]:
+    """The names a suite may give instead of a list of metrics."""
+    return [*SETS, FULL_SET]
+
+
+def resolve_set(spec: str | list[str] | None) -> list[str]:
+    """The metric names of a suite's ``metrics:`` value: a set name, a list, or None (the standard set).
+
+    ``full`` is every metric installed here; a named set's members must all be
+    installed (:func:`require` says which is not). ConfigError for an unknown set name.
+    """
+    if spec is None:
+        spec = DEFAULT_SET
+    if isinstance(spec, list):
+        return list(spec)
+    if spec == FULL_SET:
+        return names()
+    if spec not in SETS:
+        raise ConfigError(f"metrics: unknown set '{spec}' (sets: {', '.join(set_names())}; or give a list of names)")
+    return list(SETS[spec])
+
+
+def cost_ms_per_s(requested: list[str]) -> float | None:
+    """Declared cost of computing ``requested`` together, in ms per second of audio (None: a group unmeasured).
+
+    Each group counts once (its metrics come out of one computation). An upper
+    bound: groups that reuse another's result (the composite measures reuse PESQ-WB) count in full.
+    """
+    groups = {get(n).group: get(n).cost_ms_per_s for n in requested}
+    costs = list(groups.values())
+    return None if any(c is None for c in costs) else float(sum(c for c in costs if c is not None))
 
 
 def _version(distribution: str) -> str:

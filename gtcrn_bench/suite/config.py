@@ -130,7 +130,11 @@ class Suite(_Strict):
     description: str = ""
     dataset: DatasetConfig
     runners: list[RunnerEntry] = Field(min_length=1)
-    metrics: list[str] | None = Field(None, description="metric names; omitted = every registered metric")
+    metrics: str | list[str] | None = Field(
+        None,
+        description="a metric set (quick, standard, full: every installed metric) or a list of metric names; "
+        "omitted = standard",
+    )
     complexity: bool = True
     latency: LatencyConfig | None = None
     threads: int = Field(1, gt=0, description="torch/onnxruntime threads per worker process")
@@ -302,7 +306,10 @@ def _check_metrics(path: Path, suite: Suite) -> None:
 
     if suite.metrics:
         try:
-            metrics.require(suite.metrics)
+            if isinstance(suite.metrics, list):
+                metrics.require(suite.metrics)
+            else:
+                metrics.resolve_set(suite.metrics)
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
 

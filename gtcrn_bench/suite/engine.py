@@ -133,16 +133,28 @@ def open_suite_dataset(suite: Suite, options: RunOptions) -> Dataset:
 
 
 def plan_metrics(suite: Suite, suite_path: Path, references: bool) -> MetricPlan:
-    """Which metrics to compute: the suite's list (or every installed one), minus reference metrics when
-    the dataset has no references. :class:`ConfigError` when nothing is left to compute."""
-    requested = suite.metrics or metrics.names()
-    unavailable = {} if suite.metrics else metrics.unavailable()
+    """Which metrics to compute: the suite's list or named set (omitted: the standard set), minus reference
+    metrics when the dataset has no references. A named set computes its installed members and announces
+    the others; a list was checked to be installed. :class:`ConfigError` when nothing is left to compute."""
+    named = metrics.resolve_set(suite.metrics)
+    missing = {} if isinstance(suite.metrics, list) else metrics.unavailable()
+    unavailable = {n: r for n, r in missing.items() if n in named or suite.metrics == metrics.registry.FULL_SET}
+    requested = [n for n in named if n not in unavailable]
     skipped = {} if references else {n: NO_REFERENCE for n in requested if metrics.get(n).needs_reference}
     names = [n for n in requested if n not in skipped]
     if not names:
         reasons = "; ".join(f"{n}: {r}" for n, r in {**skipped, **unavailable}.items())
         raise ConfigError(f"{suite_path}: metrics: none can be computed on this dataset ({reasons})")
     return MetricPlan(names, unavailable, skipped)
+
+
+def asr_reference(dataset: Dataset, metric_names: list[str]) -> str | None:
+    """What the word error metrics of this run compare with (None when the run computes none)."""
+    if not {"wer", "cer"} & set(metric_names):
+        return None
+    if dataset.has_transcripts():
+        return "the dataset's transcripts (PocketSphinx on the clean reference for an utterance without one)"
+    return "PocketSphinx's transcription of the clean reference (the dataset has no transcripts)"
 
 
 def announce_metrics(plan: MetricPlan, console: Console) -> None:
@@ -403,6 +415,7 @@ def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
                 "metrics": metrics.provenance(metric_names),
                 "metrics_unavailable": plan.unavailable,
                 "metrics_skipped": plan.skipped,
+                "asr_reference": asr_reference(dataset, metric_names),
                 "latency": suite.latency.model_dump() if suite.latency else None,  # after --no-latency etc.
             },
         )
@@ -417,6 +430,8 @@ def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
         for notice in dataset.notices():
             console.print(f"[yellow]note[/yellow]: {notice}", highlight=False, soft_wrap=True)
         announce_metrics(plan, console)
+        if asr_reference(dataset, metric_names):
+            console.print(f"wer/cer against {asr_reference(dataset, metric_names)}", highlight=False)
         if kept:
             console.print(f"resuming: {len(kept)} rows kept, {len(pairs)} to compute")
         writer = rowfile.RowWriter(csv_path, fieldnames, kept)

@@ -56,7 +56,7 @@ def pair_tasks(dataset: Dataset, pairs: list[tuple[str, Any]]) -> Iterator[PairT
         if isinstance(audio, str):
             yield {"runner": key, "utterance": utt.name, "error": audio}
         else:
-            yield PairTask(key, utt.name, audio[0], audio[1])
+            yield PairTask(key, utt.name, audio[0], audio[1], dataset.transcript(utt))
 
 
 @dataclass

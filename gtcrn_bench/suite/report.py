@@ -194,6 +194,7 @@ class ReportContent:
     latency: LatencyRows
     cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # metadata.json's cpu_seconds: runners, metrics
     extras: HtmlExtras = field(default_factory=lambda: HtmlExtras())
+    asr_reference: str | None = None
 
 
 def render_markdown(content: ReportContent) -> str:
@@ -204,6 +205,7 @@ def render_markdown(content: ReportContent) -> str:
         f"# {suite.name}",
         suite.description,
         f"{per_utt['utterance'].nunique()} utterances, {per_utt['runner'].nunique()} runners. {NOTE}",
+        f"WER and CER are measured against {content.asr_reference}." if content.asr_reference else "",
         markdown_comparison(table, columns),
         markdown_latency(latency),
         markdown_cpu(content.cpu),
@@ -273,6 +275,7 @@ figure img {{ max-width: 100%; }}
 <p>{html.escape(suite.description)}</p>
 <p>{per_utt["utterance"].nunique()} utterances, {per_utt["runner"].nunique()} runners.
 {html.escape(NOTE.replace("*", "").replace("`", ""))}</p>
+{f"<p>WER and CER are measured against {html.escape(content.asr_reference)}.</p>" if content.asr_reference else ""}
 <table class="sortable" id="comparison"><thead><tr><th>system</th>{head}</tr></thead>
 <tbody>{"".join(body)}</tbody></table>
 <p class="size">{SIZE_MARK}</p>
@@ -370,8 +373,9 @@ def write_tables(
         compared = compare_section(compare_runs(out_dir, other), str(out_dir), str(other))
         compared += other_run_players(listening, other, out_dir)
     extras = HtmlExtras(metric_names, listening, suite.report.listen.pick, compared)
-    cpu = read_json(out_dir / "metadata.json").get("cpu_seconds", {})
-    content = ReportContent(suite, per_utt, table, columns, figures, latency_table(out_dir), cpu, extras)
+    meta = read_json(out_dir / "metadata.json")
+    cpu, asr = meta.get("cpu_seconds", {}), meta.get("asr_reference")
+    content = ReportContent(suite, per_utt, table, columns, figures, latency_table(out_dir), cpu, extras, asr)
     (out_dir / "report.md").write_text(render_markdown(content))
     size = write_html(out_dir, render_html(content))
     print_summary(console, table, per_utt, columns)

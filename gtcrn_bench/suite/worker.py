@@ -48,12 +48,14 @@ class WorkerSetup:
 
 @dataclass(frozen=True)
 class PairTask:
-    """One (runner, utterance) pair with its audio (16 kHz float32; ``clean`` None on reference-free sets)."""
+    """One (runner, utterance) pair with its audio (16 kHz float32; ``clean`` None on reference-free sets) and its
+    transcript: all a worker needs, so workers need no shared filesystem."""
 
     key: str
     utterance: str
     clean: np.ndarray | None
     noisy: np.ndarray
+    transcript: str | None = None  # what the speaker said, for wer/cer (None: the set has no transcripts)
 
     def where(self) -> str:
         """``in runner X on UTT``: how an error row names the pair."""
@@ -162,7 +164,7 @@ def evaluate(task: PairTask) -> dict[str, Any]:
     reference = None
     if task.clean is not None:
         estimate, reference = state.runner(task.key).align(estimate, task.clean)
-    result = metrics.compute(state.setup.metric_names, estimate, reference)
+    result = metrics.compute(state.setup.metric_names, estimate, reference, transcript=task.transcript)
     row.update(result.values)
     row[CPU_FIELD]["metrics"] = result.cpu_s
     if result.errors:
