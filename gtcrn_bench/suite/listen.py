@@ -181,6 +181,16 @@ def clip_metrics(per_utt: pd.DataFrame, utterance: str, key: str, metric_names: 
     return {m: float(v) for m, v in values.items() if not np.isnan(v)}
 
 
+def failed_pair(per_utt: pd.DataFrame, utterance: str, key: str, metric_names: list[str]) -> str | None:
+    """The row's error when the pair gave nothing to score (its worker crashed or timed out, its input or
+    output was refused): the report must not run that runner again in its own process to get audio."""
+    row = per_utt[(per_utt["utterance"] == utterance) & (per_utt["runner"] == key)]
+    if row.empty or pd.isna(row.iloc[0]["error"]) or not str(row.iloc[0]["error"]):
+        return None
+    values = pd.to_numeric(row.iloc[0][metric_names], errors="coerce")
+    return str(row.iloc[0]["error"]) if values.isna().all() else None
+
+
 def build_item(
     picked: tuple[str, str],
     dataset: Dataset,
@@ -201,6 +211,10 @@ def build_item(
     problems: dict[str, str] = {}
     for entry in audio.suite.runners:
         if entry.key != audio.suite.reference_key:
+            failed = failed_pair(per_utt, name, entry.key, metric_names)
+            if failed is not None:
+                problems[entry.key] = failed
+                continue
             try:
                 waves[entry.key] = audio.scored(entry.key, clean, noisy)
             except GtcrnBenchError as exc:  # its row has the error too: the section says so and goes on
