@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +18,6 @@ from scipy.signal import lfilter
 from typer.testing import CliRunner
 
 from conftest import MINI, ROOT, read
-from gtcrn_bench import plugins
 from gtcrn_bench.cli import app
 from gtcrn_bench.datasets import registry as dataset_registry
 from gtcrn_bench.metrics import registry as metric_registry
@@ -29,15 +27,19 @@ EXAMPLES = ROOT / "docs" / "examples"
 
 
 @pytest.fixture
-def installed_examples(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The three examples as entry points of an installed package (the registries restored afterwards)."""
+def installed_examples(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """The three examples installed as a package declaring them as entry points (a dist-info on sys.path, which the
+    suite's spawned worker processes inherit), with the registries read afresh and restored afterwards."""
+    dist = tmp_path / "gtcrn_bench_examples-0.0.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: gtcrn-bench-examples\nVersion: 0.0.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[gtcrn_bench.runners]\nhighpass = my_highpass:HighPass\n\n"
+        "[gtcrn_bench.metrics]\nsnr = my_snr:SNR\n\n"
+        "[gtcrn_bench.datasets]\nlist-file = my_listfile:ListFileDataset\n"
+    )
     monkeypatch.syspath_prepend(str(EXAMPLES))
-    eps = {
-        "gtcrn_bench.runners": [EntryPoint("highpass", "my_highpass:HighPass", "gtcrn_bench.runners")],
-        "gtcrn_bench.metrics": [EntryPoint("snr", "my_snr:SNR", "gtcrn_bench.metrics")],
-        "gtcrn_bench.datasets": [EntryPoint("list-file", "my_listfile:ListFileDataset", "gtcrn_bench.datasets")],
-    }
-    monkeypatch.setattr(plugins, "entry_points", lambda group: eps.get(group, []))
+    monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(runner_registry, "RUNNERS", runner_registry.RUNNERS.fresh_copy())
     monkeypatch.setattr(metric_registry, "METRICS", metric_registry.METRICS.fresh_copy())
     monkeypatch.setattr(dataset_registry, "KINDS", dataset_registry.KINDS.fresh_copy())
