@@ -13,6 +13,8 @@ from gtcrn_bench.cli.app import app, console, err_console, user_errors
 from gtcrn_bench.errors import ConfigError
 from gtcrn_bench.suite.config import Suite, validate_suite
 
+PICKS = ("spread", "worst", "best", "differ")
+
 
 def _suite_of(run_dir: Path) -> tuple[Suite, list[str]]:
     """The suite and metric list a results folder was made with (from its metadata.json)."""
@@ -29,15 +31,31 @@ def _suite_of(run_dir: Path) -> tuple[Suite, list[str]]:
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A results folder written by `gtcrn-bench run`.")],
     compare: Annotated[
-        Path | None, typer.Option(help="Another results folder: show how each mean moved between the two.")
+        Path | None,
+        typer.Option(help="Another results folder: both runs side by side in report.html, and in the console."),
     ] = None,
+    listen: Annotated[
+        int | None,
+        typer.Option(min=0, help="Utterances in the listening section (default: the suite's report.listen.count)."),
+    ] = None,
+    pick: Annotated[
+        str | None,
+        typer.Option(help="How to pick them: spread, worst, best or differ (default: the suite's, else spread)."),
+    ] = None,
+    self_contained: Annotated[
+        bool, typer.Option("--self-contained", help="Embed the audio in report.html instead of listen/.")
+    ] = False,
 ) -> None:
-    """Regenerate summary.csv, report.md, report.html and the figures of a results folder."""
+    """Regenerate summary.csv, report.md, report.html (with its listening section) and the figures of a folder."""
     from gtcrn_bench.suite.compare import compare_runs  # pandas, scipy, matplotlib: loaded when it runs
-    from gtcrn_bench.suite.report import write_tables
+    from gtcrn_bench.suite.report import ReportOptions, write_tables
 
+    if pick is not None and pick not in PICKS:
+        raise ConfigError(f"--pick {pick}: choose one of {', '.join(PICKS)}")
+    if compare is not None:
+        _suite_of(compare)  # a clear error before any work when the other folder is not a results folder
     suite, metric_names = _suite_of(run_dir)
-    write_tables(run_dir, suite, metric_names, err_console)
+    write_tables(run_dir, suite, metric_names, err_console, ReportOptions(listen, pick, self_contained, compare))
     console.print(f"report: {run_dir / 'report.md'} and {run_dir / 'report.html'}")
     if compare is None:
         return

@@ -18,7 +18,7 @@ import os
 import re
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -86,6 +86,27 @@ class LatencyConfig(_Strict):
     warmup: int = Field(100, ge=0)
 
 
+class ListenConfig(_Strict):
+    """Which utterances the report's listening section plays (``report: listen:`` in a suite).
+
+    ``pick``: ``spread`` (evenly over the noisy input's PESQ-WB, else SI-SDR),
+    ``worst`` / ``best`` (lowest / highest mean score of the enhanced systems),
+    ``differ`` (largest PESQ-WB gap between the two ``systems``; default: the
+    first GTCRN entry and the best-scoring other system). ``count: 0`` leaves
+    the section out.
+    """
+
+    count: int = Field(12, ge=0)
+    pick: Literal["spread", "worst", "best", "differ"] = "spread"
+    systems: tuple[str, str] | None = None
+
+
+class ReportConfig(_Strict):
+    """What report.html shows beyond the tables."""
+
+    listen: ListenConfig = Field(default_factory=ListenConfig)
+
+
 class Suite(_Strict):
     """A whole suite file."""
 
@@ -97,6 +118,7 @@ class Suite(_Strict):
     complexity: bool = True
     latency: LatencyConfig | None = None
     threads: int = Field(1, gt=0, description="torch/onnxruntime threads per worker process")
+    report: ReportConfig = Field(default_factory=ReportConfig)
 
     @field_validator("runners")
     @classmethod
@@ -119,6 +141,10 @@ class Suite(_Strict):
         duplicates = sorted({k for k in keys if keys.count(k) > 1})
         if duplicates:
             raise ValueError(f"runner entries {duplicates} appear twice: give them distinct 'label's")
+        named = self.report.listen.systems or ()
+        unknown = [s for s in named if s not in keys]
+        if unknown:
+            raise ValueError(f"report.listen.systems: {unknown} are not runner entries; known: {', '.join(keys)}")
         return self
 
     @property

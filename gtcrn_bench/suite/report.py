@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import base64
 import html
+import json
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,8 +22,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from gtcrn_bench.suite import plots
-from gtcrn_bench.suite.config import Suite
+from gtcrn_bench.suite import listen, plots
+from gtcrn_bench.suite.compare import compare_runs
+from gtcrn_bench.suite.config import ListenConfig, Suite, validate_suite
+from gtcrn_bench.suite.page import SCRIPT, STYLE, compare_section, listening_section, per_utterance_table
 from gtcrn_bench.suite.summary import summarize
 from gtcrn_bench.suite.tables import (
     EXTRA_COLUMNS,
@@ -49,6 +55,12 @@ LATENCY_NOTE = (
     "the full frame step (STFT, resampling, ...); streams per core: hop / (whole-step mean x threads), an upper bound."
 )
 LatencyRows = list[tuple[str, list[str]]]
+HOW_TO_READ = "Click a column title to sort; hover a value for its 95% interval."
+SIZE_PLACEHOLDER = "@@REPORT-SIZE@@"
+#: the size budget of report.html plus listen/ for the default selection (12 utterances) and 10 systems:
+#: 12 x 12 players (clean, noisy, 10 outputs) of VoiceBank-length audio (about 3 s) as 16-bit FLAC
+#: (about 30 kB/s) and a palette PNG spectrogram each; embedded (--self-contained), base64 adds a third
+LISTEN_BUDGET_MB = 20.0
 
 
 def _cell(table: pd.DataFrame, idx: int, column: str) -> str:
@@ -114,6 +126,25 @@ def _errors(per_utt: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
+class HtmlExtras:
+    """The optional sections of report.html, rendered beforehand: listening, run comparison."""
+
+    listen: str = ""
+    compare: str = ""
+    listened: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """``gtcrn-bench report`` choices: listening selection (None: the suite's), embedding, another run."""
+
+    listen_count: int | None = None
+    pick: str | None = None
+    self_contained: bool = False
+    compare: Path | None = None
+
+
+@dataclass(frozen=True)
 class ReportContent:
     """What both renderings of the report show: the suite, its rows, the comparison table, figures, latency."""
 
@@ -155,22 +186,35 @@ def _img(path: Path) -> str:
     return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
 
 
-def render_html(content: ReportContent) -> str:
-    """report.html: the same table and the figures embedded as data URIs (one file, opens anywhere)."""
-    suite, per_utt, table, columns = content.suite, content.per_utt, content.table, content.columns
-    figures, latency = content.figures, content.latency
+def _comparison_html(table: pd.DataFrame, columns: list[str]) -> str:
+    """The comparison table: sortable, best cells marked, each mean's 95% interval on hover."""
     best = {c: best_rows(table, c) for c in columns}
     head = "".join(f"<th>{html.escape(column_title(c))}</th>" for c in columns)
     body = []
     for idx in table.index:
         kind = table.at[idx, "kind"]
-        cells = "".join(
-            f'<td class="{"best" if idx in best[c] else ""}">{html.escape(_cell(table, idx, c))}</td>' for c in columns
-        )
+        cells = []
+        for c in columns:
+            value, ci = table.at[idx, c], table.at[idx, f"{c}_ci"] if f"{c}_ci" in table else float("nan")
+            hint = f' title="95% CI [{value - ci:.4g}, {value + ci:.4g}]"' if not np.isnan(ci) else ""
+            number = "" if pd.isna(value) else f"{float(value):.6g}"
+            klass = "best" if idx in best[c] else ""
+            cells.append(f'<td class="{klass}" data-v="{number}"{hint}>{html.escape(_cell(table, idx, c))}</td>')
         title = html.escape(str(table.at[idx, "source"] or ""))
         name = html.escape(str(table.at[idx, "system"]))
         label = f'<span class="tag">published</span> {name}' if kind == "published" else name
-        body.append(f'<tr class="{kind}" title="{title}"><th>{label}</th>{cells}</tr>')
+        body.append(f'<tr class="{kind}" title="{title}"><th>{label}</th>{"".join(cells)}</tr>')
+    return (
+        f'<table class="sortable" id="comparison"><thead><tr><th>system</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def render_html(content: ReportContent, extras: HtmlExtras | None = None) -> str:
+    """report.html: the tables, figures embedded as data URIs, and the listening and comparison sections."""
+    suite, per_utt, table, columns = content.suite, content.per_utt, content.table, content.columns
+    figures, latency = content.figures, content.latency
+    extras = extras or HtmlExtras()
     errors = _errors(per_utt)
     error_rows = "".join(
         f"<tr><td>{html.escape(r.runner)}</td><td>{html.escape(r.utterance)}</td><td>{html.escape(str(r.error))}</td></tr>"
@@ -182,26 +226,33 @@ def render_html(content: ReportContent) -> str:
         if len(errors)
         else ""
     )
+    metrics = [c for c in columns if c in per_utt]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(suite.name)} - gtcrn-bench</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }}
 th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }}
-tr th:first-child {{ text-align: left; }}
+tr th:first-child, tr td:first-child {{ text-align: left; }}
 tr.published {{ color: #666; font-style: italic; background: #f7f7f7; }}
 td.best {{ font-weight: bold; background: #dff0d8; }}
 .tag {{ font-size: 0.75em; background: #ddd; border-radius: 3px; padding: 0 0.3em; font-style: normal; }}
 figure img {{ max-width: 100%; }}
+{STYLE}
 </style></head><body>
 <h1>{html.escape(suite.name)}</h1>
 <p>{html.escape(suite.description)}</p>
 <p>{per_utt["utterance"].nunique()} utterances, {per_utt["runner"].nunique()} runners.
-{html.escape(NOTE.replace("*", "").replace("`", ""))}</p>
-<table><tr><th>system</th>{head}</tr>{"".join(body)}</table>
+{html.escape(NOTE.replace("*", "").replace("`", ""))} {HOW_TO_READ}</p>
+{_comparison_html(table, columns)}
 {html_latency(latency)}
 {"".join(_img(f) for f in figures)}
+{extras.compare}
+{extras.listen}
+{per_utterance_table(per_utt, metrics, extras.listened)}
 {error_html}
+<p id="size">{SIZE_PLACEHOLDER}</p>
+<script>{SCRIPT}</script>
 </body></html>
 """
 
@@ -238,11 +289,83 @@ def print_summary(console: Console, table: pd.DataFrame, per_utt: pd.DataFrame, 
         console.print(f"… {len(errors) - 10} more rows with errors in per_utterance.csv")
 
 
-def write_tables(out_dir: Path, suite: Suite, metric_names: list[str], console: Console) -> pd.DataFrame:
-    """Write summary.csv, the figures, report.md and report.html; returns the comparison table."""
-    per_utt = pd.read_csv(out_dir / "per_utterance.csv", dtype={"error": str, "runner": str, "utterance": str})
-    order = {entry.key: i for i, entry in enumerate(suite.runners)}  # rows arrive in completion order
-    per_utt = per_utt.sort_values("runner", key=lambda col: col.map(order), kind="stable").reset_index(drop=True)
+def read_run(run_dir: Path) -> tuple[Suite, dict[str, Any]]:
+    """A results folder's suite and metadata.json."""
+    meta = json.loads((run_dir / "metadata.json").read_text())
+    return validate_suite(meta["suite"], run_dir / "metadata.json"), meta
+
+
+def read_rows(run_dir: Path, suite: Suite) -> pd.DataFrame:
+    """per_utterance.csv in the suite's runner order (rows arrive in completion order)."""
+    per_utt = pd.read_csv(run_dir / "per_utterance.csv", dtype={"error": str, "runner": str, "utterance": str})
+    order = {entry.key: i for i, entry in enumerate(suite.runners)}
+    return per_utt.sort_values("runner", key=lambda col: col.map(order), kind="stable").reset_index(drop=True)
+
+
+def listen_config(suite: Suite, options: ReportOptions) -> ListenConfig:
+    """The suite's ``report.listen`` with the command line's ``--listen`` and ``--pick`` on top."""
+    update: dict[str, Any] = {}
+    if options.listen_count is not None:
+        update["count"] = options.listen_count
+    if options.pick is not None:
+        update["pick"] = options.pick
+    return ListenConfig.model_validate({**suite.report.listen.model_dump(), **update})
+
+
+def build_listening(
+    out_dir: Path, suite: Suite, per_utt: pd.DataFrame, metric_names: list[str], options: ReportOptions
+) -> tuple[str, frozenset[str]]:
+    """The listening section's HTML and the utterances it plays; audio written to ``listen/`` (or embedded)."""
+    shutil.rmtree(out_dir / "listen", ignore_errors=True)  # a rebuilt report keeps no stale players
+    config = listen_config(suite, options)
+    names, reasons = listen.pick_utterances(per_utt, suite, config)
+    if not names:
+        return "", frozenset()
+    items = [listen.ListenItem(name, reasons[name]) for name in names]
+    _, meta = read_run(out_dir)
+    listen.collect(listen.RunAudio("", suite, meta["dataset"]["root"], per_utt, metric_names), items)
+    if options.compare is not None:
+        other_suite, other_meta = read_run(options.compare)
+        other_rows = read_rows(options.compare, other_suite)
+        other = listen.RunAudio(
+            options.compare.name, other_suite, other_meta["dataset"]["root"], other_rows, list(other_meta["metrics"])
+        )
+        listen.collect(other, items)
+    media = listen.write_media(items, out_dir, options.self_contained)
+    metric = listen.pick_metric(per_utt)
+    pair = f" between {' and '.join(config.systems)}" if config.pick == "differ" and config.systems else ""
+    header = (
+        f"{len(items)} utterances picked by '{config.pick}'{pair} on {metric} "
+        f"(suite: report.listen; command line: gtcrn-bench report DIR --listen N --pick spread|worst|best|differ)."
+    )
+    return listening_section(items, media, header, []), frozenset(names)
+
+
+def _size_text(out_dir: Path, started: float) -> str:
+    """What the report weighs (report.html and listen/) against its budget, and how long it took to build."""
+    page = (out_dir / "report.html").stat().st_size
+    files = [f for f in (out_dir / "listen").rglob("*") if f.is_file()] if (out_dir / "listen").exists() else []
+    audio = sum(f.stat().st_size for f in files)
+    total = (page + audio) / 1e6
+    over = " - over budget" if total > LISTEN_BUDGET_MB else ""
+    return (
+        f"This report: report.html {page / 1e6:.2f} MB + listen/ {audio / 1e6:.2f} MB ({len(files)} files) "
+        f"= {total:.2f} MB; budget {LISTEN_BUDGET_MB:.0f} MB for 12 utterances x 10 systems{over}. "
+        f"Built in {time.perf_counter() - started:.1f} s by gtcrn-bench report."
+    )
+
+
+def write_tables(
+    out_dir: Path,
+    suite: Suite,
+    metric_names: list[str],
+    console: Console,
+    options: ReportOptions | None = None,
+) -> pd.DataFrame:
+    """Write summary.csv, the figures, report.md and report.html (with listen/); returns the comparison table."""
+    started = time.perf_counter()
+    options = options or ReportOptions()
+    per_utt = read_rows(out_dir, suite)
     summary = summarize(per_utt, metric_names, suite.reference_key)
     summary.to_csv(out_dir / "summary.csv", index=False)
     table = comparison_table(summary, metric_names, out_dir, suite.dataset.published, suite.reference_key)
@@ -258,6 +381,14 @@ def write_tables(out_dir: Path, suite: Suite, metric_names: list[str], console: 
     ]
     content = ReportContent(suite, per_utt, table, columns, figures, latency_table(out_dir))
     (out_dir / "report.md").write_text(render_markdown(content))
-    (out_dir / "report.html").write_text(render_html(content))
+    listen_html, listened = build_listening(out_dir, suite, per_utt, metric_names, options)
+    compare_html = ""
+    if options.compare is not None:
+        compare_html = compare_section(compare_runs(out_dir, options.compare), out_dir, options.compare)
+    page = out_dir / "report.html"
+    page.write_text(render_html(content, HtmlExtras(listen_html, compare_html, listened)))
+    size = _size_text(out_dir, started)
+    page.write_text(page.read_text().replace(SIZE_PLACEHOLDER, html.escape(size)))
+    console.print(size)
     print_summary(console, table, per_utt, columns)
     return table
