@@ -134,7 +134,7 @@ class RunAudio:
 
     name: str  # "" for the report's own run
     suite: Suite
-    dataset_root: str | None
+    dataset_root: str | Path | None
     per_utt: pd.DataFrame
     metrics: list[str]
 
@@ -250,6 +250,8 @@ def write_media(items: list[ListenItem], out_dir: Path, embed: bool) -> dict[tup
     """Encode every clip; files go to ``listen/<utterance>/`` unless ``embed``. Keyed by (utterance, run, label)."""
     media: dict[tuple[str, str, str], Media] = {}
     for item in items:
+        if not item.clips:  # nothing could be loaded: the item shows its problems only
+            continue
         specs = {(c.run, c.label): spectrogram_db(c.wave) for c in item.clips}
         inputs = [db for (run, label), db in specs.items() if label in ("clean", "noisy")] or list(specs.values())
         top = max(float(db.max()) for db in inputs)  # one colour scale for the whole utterance

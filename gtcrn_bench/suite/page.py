@@ -89,9 +89,7 @@ def _scores_line(scores: dict[str, float]) -> str:
     return " · ".join(f"{column_title(m)} {format_value(m, v)}" for m, v in scores.items())
 
 
-def listening_section(
-    items: list[ListenItem], media: dict[tuple[str, str, str], Media], header: str, problems: list[str]
-) -> str:
+def listening_section(items: list[ListenItem], media: dict[tuple[str, str, str], Media], header: str) -> str:
     """One block per utterance: a player and spectrogram per clip, with the clip's scores."""
     blocks = []
     for item in items:
@@ -112,13 +110,12 @@ def listening_section(
             f' <small>{html.escape(item.reason)}</small></h3><div class="clips">{"".join(figures)}</div>'
             f"{f'<ul>{issues}</ul>' if issues else ''}</div>"
         )
-    skipped = "".join(f'<li class="note">{html.escape(p)}</li>' for p in problems)
     return (
         f'<h2 id="listen">Listen</h2><p>{html.escape(header)}</p>'
         f'<p class="axis">Spectrograms: 0 to 8 kHz from bottom to top, 32 ms Hann frames, 16 ms hop; colour from '
         f"the utterance's loudest bin (clean or noisy) down {DYNAMIC_RANGE_DB:.0f} dB, the same for every player "
         "of the utterance. System outputs are aligned as scored (each runner's delay removed).</p>"
-        f"{f'<ul>{skipped}</ul>' if skipped else ''}{''.join(blocks)}"
+        f"{''.join(blocks)}"
     )
 
 

@@ -322,8 +322,9 @@ def build_listening(
     if not names:
         return "", frozenset()
     items = [listen.ListenItem(name, reasons[name]) for name in names]
-    _, meta = read_run(out_dir)
-    listen.collect(listen.RunAudio("", suite, meta["dataset"]["root"], per_utt, metric_names), items)
+    meta_path = out_dir / "metadata.json"  # the dataset as the run resolved it (--data included)
+    root = json.loads(meta_path.read_text())["dataset"]["root"] if meta_path.exists() else suite.dataset_root()
+    listen.collect(listen.RunAudio("", suite, root, per_utt, metric_names), items)
     if options.compare is not None:
         other_suite, other_meta = read_run(options.compare)
         other_rows = read_rows(options.compare, other_suite)
@@ -338,7 +339,7 @@ def build_listening(
         f"{len(items)} utterances picked by '{config.pick}'{pair} on {metric} "
         f"(suite: report.listen; command line: gtcrn-bench report DIR --listen N --pick spread|worst|best|differ)."
     )
-    return listening_section(items, media, header, []), frozenset(names)
+    return listening_section(items, media, header), frozenset(names)
 
 
 def _size_text(out_dir: Path, started: float) -> str:
