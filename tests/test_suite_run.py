@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -449,6 +450,9 @@ def test_report_rebuilds_a_run_and_compares_two(full_run: Path, tmp_path: Path) 
     assert lines and "+100.0000" in lines[0] and "yes" in lines[0]
     unchanged = [line for line in result.output.splitlines() if "gtcrn-stream" in line and "si_sdr" in line]
     assert unchanged and "+0.0000" in unchanged[0] and "yes" not in unchanged[0]
+    page = (full_run / "report.html").read_text()  # the same comparison, side by side in the page
+    row = re.search(r'<tr data-runner="gtcrn-offline"><td>gtcrn-offline</td><td>si_sdr</td>.*?</tr>', page)
+    assert row and 'data-v="100">+100</td><td>yes</td>' in row.group(0)
     result = cli.invoke(app, ["report", str(tmp_path)])
     assert result.exit_code == 2 and "no metadata.json" in result.output
 
