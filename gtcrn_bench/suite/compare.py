@@ -18,11 +18,10 @@ def read_summary(run_dir: Path) -> pd.DataFrame:
 
 
 def compare_runs(this: Path, other: Path) -> pd.DataFrame:
-    """Per runner and metric present in both: both means and 95% CIs, the difference, and whether the CIs overlap."""
+    """Per runner and metric present in both: both means, the difference, and whether the 95% CIs overlap."""
     a, b = read_summary(this), read_summary(other)
     merged = a.merge(b, on=["runner", "metric"], suffixes=("", "_other"))
     merged["delta"] = merged["mean"] - merged["mean_other"]
     overlap = (merged["ci95_low"] <= merged["ci95_high_other"]) & (merged["ci95_low_other"] <= merged["ci95_high"])
     merged["significant"] = ~overlap & merged["ci95_low"].notna() & merged["ci95_low_other"].notna()
-    intervals = ["ci95_low", "ci95_high", "ci95_low_other", "ci95_high_other"]
-    return merged[["runner", "metric", "mean", "mean_other", "delta", "significant", *intervals]]
+    return merged[["runner", "metric", "mean", "mean_other", "delta", "significant"]]

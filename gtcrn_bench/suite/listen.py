@@ -1,16 +1,14 @@
-"""The report's listening section: which utterances to play, their audio as scored, and spectrograms.
+"""The listening section of report.html: audio and spectrograms of chosen utterances, every system side by side.
 
-Each selected utterance gets its clean reference, its noisy input and every
-system's output *aligned as scored* (the runner's :meth:`~Runner.align`, so a
-streaming model's delay is removed exactly as the metrics saw it). The audio
-comes from the run's cache of enhanced audio (:mod:`gtcrn_bench.suite.cache`);
-a cache miss (cache cleared, another machine) runs the runner again on that one
-utterance, and the report says so.
+People judge a denoiser by ear first. For each selected utterance the report
+shows clean, noisy and every system's output (aligned as it was scored: the
+runner's declared delay removed), each with a spectrogram on one frequency axis
+and one colour scale per utterance, so differences between systems show.
 
-Audio is written as 16 kHz 16-bit FLAC (soundfile; every current browser plays
-it) into ``listen/`` beside the report, or embedded as data URIs. Spectrograms
-are palette PNGs with one frequency axis (0-8 kHz, linear) and, within an
-utterance, one colour scale, so systems can be compared by eye.
+Audio is written to ``listen/`` beside the report (16 kHz Ogg Opus by default,
+a few KB per second, or FLAC), or embedded as data URIs for a report that must
+travel as one file. Enhanced audio comes from the run's content-addressed cache;
+a runner is built (and run) again only for a clip the cache no longer has.
 """
 
 from __future__ import annotations
@@ -18,256 +16,227 @@ from __future__ import annotations
 import base64
 import io
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import soundfile as sf
-from matplotlib import colormaps
-from PIL import Image
 
 from gtcrn_bench.audio import SAMPLE_RATE
-from gtcrn_bench.datasets import Dataset, open_dataset
+from gtcrn_bench.datasets import Dataset
 from gtcrn_bench.errors import GtcrnBenchError
+from gtcrn_bench.runners import registry
 from gtcrn_bench.runners.base import Runner
-from gtcrn_bench.store import home
-from gtcrn_bench.suite.cache import AudioCache, cache_key
+from gtcrn_bench.suite.cache import AudioCache, default_cache_dir, enhance_cached
 from gtcrn_bench.suite.config import ListenConfig, Suite
-from gtcrn_bench.suite.worker import build_entry
 
-#: scores used to pick utterances, in order of preference
-PICK_METRICS = ("pesq_wb", "si_sdr", "stoi")
-N_FFT, HOP = 512, 256  # 32 ms frames, 16 ms hop: 257 bins from 0 to 8 kHz
-DYNAMIC_RANGE_DB = 80.0  # colour scale: from the utterance's loudest bin down 80 dB
-PALETTE_LEVELS = 64  # spectrogram colours; fewer levels keep the PNGs small, 64 still look continuous
+FOLDER = "listen"
+SCORE_PREFERENCE = ("pesq_wb", "dnsmos_ovrl", "si_sdr", "stoi")
+SPECTROGRAM_RANGE_DB = 80.0  # dynamic range of every spectrogram of one utterance, down from its loudest bin
+IMAGE_SIZE = (260, 120)  # width, height in pixels: as report.html shows each spectrogram
+MIME = {"opus": ("ogg", "audio/ogg"), "flac": ("flac", "audio/flac")}
 
 
 @dataclass(frozen=True)
 class Clip:
-    """One player of an utterance: clean, noisy or a system's aligned output, with its scores."""
+    """One player: a system's audio of one utterance and its spectrogram, as URLs the page can load."""
 
-    label: str
-    run: str  # "" for this run, else the other run's folder name (``report --compare``)
-    wave: np.ndarray
-    scores: dict[str, float]
-    note: str = ""
-
-
-@dataclass
-class ListenItem:
-    """A selected utterance and its clips."""
-
-    utterance: str
-    reason: str
-    clips: list[Clip] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-
-def pick_metric(per_utt: pd.DataFrame) -> str | None:
-    """The score that orders utterances: PESQ-WB, else SI-SDR, else STOI (the first the run computed)."""
-    return next((m for m in PICK_METRICS if m in per_utt and per_utt[m].notna().any()), None)
-
-
-def _scores(per_utt: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """utterance x runner table of one metric (NaN where a row failed)."""
-    values = per_utt.assign(score=pd.to_numeric(per_utt[metric], errors="coerce"))
-    return values.pivot_table(index="utterance", columns="runner", values="score", aggfunc="first")
-
-
-def default_pair(suite: Suite, table: pd.DataFrame) -> tuple[str, str] | None:
-    """For ``differ``: the first GTCRN entry and the best-scoring other system (reference row excluded)."""
-    keys = [e.key for e in suite.runners if e.key in table and e.key != suite.reference_key]
-    gtcrn = next((e.key for e in suite.runners if e.key in keys and e.name.startswith("gtcrn")), None)
-    if gtcrn is None:
-        return None
-    others = [k for k in keys if not any(e.key == k and e.name.startswith("gtcrn") for e in suite.runners)]
-    if not others:
-        others = [k for k in keys if k != gtcrn]
-    if not others:
-        return None
-    best = max(others, key=lambda k: table[k].mean())
-    return gtcrn, best
-
-
-def pick_utterances(per_utt: pd.DataFrame, suite: Suite, listen: ListenConfig) -> tuple[list[str], dict[str, str]]:
-    """The selected utterance names and, for each, why it was picked (shown in the report)."""
-    metric = pick_metric(per_utt)
-    if metric is None or listen.count == 0:
-        return [], {}
-    table = _scores(per_utt, metric)
-    reference = suite.reference_key
-    systems = [c for c in table.columns if c != reference]
-    if listen.pick == "differ":
-        pair = listen.systems or default_pair(suite, table)
-        if pair is None:
-            return [], {}
-        a, b = pair
-        gap = (table[a] - table[b]).dropna()
-        chosen = gap.abs().sort_values(ascending=False, kind="stable").head(listen.count)
-        return list(chosen.index), {u: f"{metric} {a} - {b} = {gap[u]:+.2f}" for u in chosen.index}
-    if listen.pick == "spread":
-        base = table[reference] if reference in table else table[systems].mean(axis=1)
-        base = base.dropna().sort_values(kind="stable")
-        if base.empty:
-            return [], {}
-        idx = np.unique(np.linspace(0, len(base) - 1, min(listen.count, len(base))).round().astype(int))
-        chosen = base.iloc[idx]
-        who = reference if reference in table else "mean of systems"
-        return list(chosen.index), {u: f"{who} {metric} {v:.2f} (spread)" for u, v in chosen.items()}
-    mean = table[systems].mean(axis=1).dropna().sort_values(ascending=listen.pick == "worst", kind="stable")
-    chosen = mean.head(listen.count)
-    return list(chosen.index), {u: f"mean {metric} of systems {v:.2f} ({listen.pick})" for u, v in chosen.items()}
-
-
-def _row_scores(per_utt: pd.DataFrame, runner: str, utterance: str, metrics: list[str]) -> dict[str, float]:
-    rows = per_utt[(per_utt["runner"] == runner) & (per_utt["utterance"] == utterance)]
-    if rows.empty:
-        return {}
-    row = rows.iloc[0]
-    return {m: float(row[m]) for m in metrics if m in row and pd.notna(pd.to_numeric(row[m], errors="coerce"))}
+    system: str
+    audio_url: str
+    spectrogram_url: str
+    duration_s: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    problem: str = ""  # why there is no audio (the runner failed on this utterance): shown instead of a player
 
 
 @dataclass(frozen=True)
-class RunAudio:
-    """Everything needed to get one run's audio back: its suite, dataset and rows."""
+class ListenItem:
+    """One utterance of the listening section, with why it was picked."""
 
-    name: str  # "" for the report's own run
-    suite: Suite
-    dataset_root: str | Path | None
-    per_utt: pd.DataFrame
-    metrics: list[str]
+    utterance: str
+    reason: str
+    clips: list[Clip]
 
 
-def _open(run: RunAudio) -> Dataset:
-    return open_dataset(run.suite.dataset.kind, run.dataset_root, manifest=run.suite.dataset.manifest)
+def score_column(per_utt: pd.DataFrame, metric_names: list[str]) -> str | None:
+    """The metric utterances are ranked by: PESQ-WB when the run has it, else the first one it has."""
+    present = [m for m in metric_names if m in per_utt and pd.to_numeric(per_utt[m], errors="coerce").notna().any()]
+    return next((m for m in SCORE_PREFERENCE if m in present), present[0] if present else None)
 
 
-def _enhanced(runner: Runner, noisy: np.ndarray, cache: AudioCache) -> tuple[np.ndarray, str]:
-    """The runner's output from the run's cache, or computed again (and cached) with a note saying so."""
-    key = cache_key(noisy, runner.output_identity())
-    found = cache.get(key)
-    if found is not None:
-        return found, ""
-    out = runner.enhance(noisy)
-    cache.put(key, out)
-    return out, "not in the cache: enhanced again for this report"
+def scores(per_utt: pd.DataFrame, column: str) -> pd.DataFrame:
+    """utterance x runner table of one metric (rows with errors left out)."""
+    ok = per_utt[per_utt["error"].fillna("") == ""]
+    table = ok.pivot_table(index="utterance", columns="runner", values=column, aggfunc="first")
+    return table.apply(pd.to_numeric, errors="coerce")
 
 
-def collect(run: RunAudio, items: list[ListenItem]) -> None:
-    """Add ``run``'s clean, noisy and aligned system outputs to each item (problems recorded, never raised)."""
-    try:
-        dataset = _open(run)
-    except GtcrnBenchError as exc:
-        for item in items:
-            item.problems.append(f"{run.name or 'this run'}: dataset not readable here ({exc})")
-        return
-    by_name = {u.name: u for u in dataset.utterances()}
-    runners: dict[str, Runner | str] = {}
-    for entry in run.suite.runners:
-        if entry.key == run.suite.reference_key:
-            continue
-        try:
-            runners[entry.key] = build_entry(entry, run.suite.threads)
-        except GtcrnBenchError as exc:
-            runners[entry.key] = f"{entry.key}: cannot be built here ({exc})"
-    cache = AudioCache(home() / "cache" / "enhanced")
-    tag = f" ({run.name})" if run.name else ""
-    for item in items:
-        utt = by_name.get(item.utterance)
-        if utt is None:
-            item.problems.append(f"{run.name or 'this run'}: {item.utterance} is not in the dataset")
-            continue
-        try:
-            clean, noisy = dataset.load(utt)
-        except GtcrnBenchError as exc:
-            item.problems.append(str(exc))
-            continue
-        if not run.name:  # the inputs once, from the report's own run
-            if clean is not None:
-                item.clips.append(Clip("clean", "", clean, {}))
-            scores = _row_scores(run.per_utt, run.suite.reference_key or "", item.utterance, run.metrics)
-            item.clips.append(Clip("noisy", "", noisy, scores))
-        for key, runner in runners.items():
-            if isinstance(runner, str):
-                item.problems.append(runner + tag)
-                continue
-            try:
-                estimate, note = _enhanced(runner, noisy, cache)
-            except GtcrnBenchError as exc:
-                item.problems.append(f"{key}{tag}: {exc}")
-                continue
-            aligned = runner.align(estimate, clean)[0] if clean is not None else runner.align_to_input(estimate)
-            scores = _row_scores(run.per_utt, key, item.utterance, run.metrics)
-            item.clips.append(Clip(key, run.name, aligned, scores, note))
+def default_pair(table: pd.DataFrame, suite: Suite) -> list[str]:
+    """GTCRN (the first entry whose runner name starts with gtcrn) and the best other system by mean score."""
+    keys = [e.key for e in suite.runners if e.key in table and e.key != suite.reference_key]
+    gtcrn = next((e.key for e in suite.runners if e.name.startswith("gtcrn") and e.key in keys), keys[0])
+    others = [k for k in keys if k != gtcrn]
+    if not others:
+        raise GtcrnBenchError("report: listen pick 'differ' needs two systems besides the reference row")
+    return [gtcrn, max(others, key=lambda k: table[k].mean())]
+
+
+def select(per_utt: pd.DataFrame, suite: Suite, metric_names: list[str], config: ListenConfig) -> list[tuple[str, str]]:
+    """(utterance, reason) of the ``config.count`` utterances to listen to, in the order they are shown."""
+    column = score_column(per_utt, metric_names)
+    if column is None or config.count == 0:
+        return []
+    table = scores(per_utt, column)
+    systems = [k for k in table.columns if k != suite.reference_key]
+    if config.pick == "differ":
+        a, b = config.systems or default_pair(table, suite)
+        gap = (table[a] - table[b]).dropna()
+        chosen = gap.abs().sort_values(ascending=False).index[: config.count]
+        return [(u, f"{a} {column} {table.at[u, a]:.2f} vs {b} {table.at[u, b]:.2f}") for u in chosen]
+    if config.pick == "spread" and suite.reference_key in table:
+        ranked = table[suite.reference_key].dropna().sort_values()
+        picks = np.unique(np.round(np.linspace(0, len(ranked) - 1, min(config.count, len(ranked)))).astype(int))
+        return [(ranked.index[i], f"input {column} {ranked.iloc[i]:.2f}") for i in picks]
+    mean = table[systems or list(table.columns)].mean(axis=1).dropna().sort_values(ascending=config.pick != "best")
+    return [(u, f"mean {column} of the systems {mean[u]:.2f}") for u in mean.index[: config.count]]
 
 
 def spectrogram_db(wave: np.ndarray) -> np.ndarray:
-    """Magnitude in dB re full scale (a full-scale sine is 0 dB), bins x frames, low frequencies first."""
-    if wave.size < N_FFT:
-        wave = np.pad(wave, (0, N_FFT - wave.size))
-    window = np.hanning(N_FFT).astype(np.float32)
-    frames = np.lib.stride_tricks.sliding_window_view(wave, N_FFT)[::HOP] * window
-    magnitude = np.abs(np.fft.rfft(frames, axis=-1)) * 2 / window.sum()
-    return (20 * np.log10(np.maximum(magnitude, 1e-10))).T
+    """(frequency, time) magnitude in dB: 512-point Hann frames every 256 samples, 0 to 8 kHz."""
+    from scipy.signal import stft
+
+    _, _, spec = stft(wave, fs=SAMPLE_RATE, window="hann", nperseg=512, noverlap=256, boundary=None, padded=False)
+    return 20 * np.log10(np.abs(spec) + 1e-10)
 
 
-def spectrogram_png(db: np.ndarray, top: float) -> bytes:
-    """A palette PNG of ``db`` on the colour scale [top - 80 dB, top], high frequencies at the top."""
-    levels = np.clip((db - (top - DYNAMIC_RANGE_DB)) / DYNAMIC_RANGE_DB, 0, 1)
-    index = np.round(levels[::-1] * (PALETTE_LEVELS - 1)).astype(np.uint8)
-    colours = colormaps["magma"](np.linspace(0, 1, PALETTE_LEVELS))[:, :3]
-    image = Image.fromarray(index, mode="P")
-    image.putpalette((colours * 255).round().astype(np.uint8).ravel().tolist())
+def png(image_db: np.ndarray, top_db: float) -> bytes:
+    """A spectrogram as a small palette PNG (low frequencies at the bottom) on the utterance's colour scale.
+
+    Drawn at the size the page shows it (:data:`IMAGE_SIZE`) with 64 colours:
+    about a tenth of a full-resolution RGBA image, which would make the
+    spectrograms weigh more than the audio.
+    """
+    from matplotlib import colormaps
+    from PIL import Image
+
+    scaled = np.clip((image_db[::-1] - (top_db - SPECTROGRAM_RANGE_DB)) / SPECTROGRAM_RANGE_DB, 0.0, 1.0)
+    rgb = (colormaps["magma"](scaled)[..., :3] * 255).astype(np.uint8)
+    image = Image.fromarray(rgb).resize(IMAGE_SIZE, Image.Resampling.BILINEAR).quantize(colors=64)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=True)
     return buffer.getvalue()
 
 
-def flac_bytes(wave: np.ndarray) -> bytes:
-    """16 kHz 16-bit FLAC; clipped to [-1, 1] first, as any player would (libsndfile would wrap around)."""
+def encoded(wave: np.ndarray, audio_format: str) -> bytes:
+    """16 kHz audio as Ogg Opus or FLAC bytes (clipped to full scale first, as a player would)."""
     buffer = io.BytesIO()
-    sf.write(buffer, np.clip(wave, -1.0, 1.0), SAMPLE_RATE, format="FLAC", subtype="PCM_16")
+    subtype = "OPUS" if audio_format == "opus" else "PCM_16"
+    sf.write(buffer, np.clip(wave, -1.0, 1.0), SAMPLE_RATE, format=MIME[audio_format][0].upper(), subtype=subtype)
     return buffer.getvalue()
 
 
-def slug(text: str) -> str:
-    """A file-name-safe form of a label (``sherpa-gtcrn (dns3)`` -> ``sherpa-gtcrn_dns3_``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+def slug(system: str) -> str:
+    """A file name for a system's clip: ``sherpa-gtcrn (dns3)`` -> ``sherpa-gtcrn_dns3_``."""
+    return re.sub(r"[^A-Za-z0-9.+-]", "_", system)
 
 
-@dataclass(frozen=True)
-class Media:
-    """Where a clip's audio and spectrogram are: relative paths into listen/, or data URIs."""
+def store(data: bytes, path: Path, mime: str, out_dir: Path, embed: bool) -> str:
+    """A URL for ``data``: a data URI when embedding, else the file written under ``out_dir`` (relative URL)."""
+    if embed:
+        return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path.relative_to(out_dir).as_posix()
 
-    audio: str
-    image: str
-    duration_s: float
-    nbytes: int
+
+class SystemAudio:
+    """Each system's scored output of an utterance: from the cache, or (cache cleared) by running it again."""
+
+    def __init__(self, suite: Suite) -> None:
+        self.suite = suite
+        self.cache = AudioCache(default_cache_dir())
+        self.runners: dict[str, Runner] = {}
+
+    def runner(self, key: str) -> Runner:
+        if key not in self.runners:
+            entry = next(e for e in self.suite.runners if e.key == key)
+            self.runners[key] = registry.build(entry.name, entry.params, self.suite.threads)
+        return self.runners[key]
+
+    def scored(self, key: str, clean: np.ndarray | None, noisy: np.ndarray) -> np.ndarray:
+        """The output as the metrics saw it: the declared delay removed, cut to the reference's length."""
+        runner = self.runner(key)
+        out, _ = enhance_cached(self.cache, runner, noisy)
+        return runner.align(out, clean if clean is not None else noisy)[0]
 
 
-def write_media(items: list[ListenItem], out_dir: Path, embed: bool) -> dict[tuple[str, str, str], Media]:
-    """Encode every clip; files go to ``listen/<utterance>/`` unless ``embed``. Keyed by (utterance, run, label)."""
-    media: dict[tuple[str, str, str], Media] = {}
-    for item in items:
-        if not item.clips:  # nothing could be loaded: the item shows its problems only
-            continue
-        specs = {(c.run, c.label): spectrogram_db(c.wave) for c in item.clips}
-        inputs = [db for (run, label), db in specs.items() if label in ("clean", "noisy")] or list(specs.values())
-        top = max(float(db.max()) for db in inputs)  # one colour scale for the whole utterance
-        folder = out_dir / "listen" / slug(Path(item.utterance).stem)
-        for clip in item.clips:
-            audio, image = flac_bytes(clip.wave), spectrogram_png(specs[(clip.run, clip.label)], top)
-            name = slug(f"{clip.run}-{clip.label}" if clip.run else clip.label)
-            if embed:
-                audio_ref = "data:audio/flac;base64," + base64.b64encode(audio).decode()
-                image_ref = "data:image/png;base64," + base64.b64encode(image).decode()
-            else:
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / f"{name}.flac").write_bytes(audio)
-                (folder / f"{name}.png").write_bytes(image)
-                rel = f"listen/{folder.name}/{name}"
-                audio_ref, image_ref = f"{rel}.flac", f"{rel}.png"
-            duration, size = clip.wave.size / SAMPLE_RATE, len(audio) + len(image)
-            media[(item.utterance, clip.run, clip.label)] = Media(audio_ref, image_ref, duration, size)
-    return media
+def clip_metrics(per_utt: pd.DataFrame, utterance: str, key: str, metric_names: list[str]) -> dict[str, float]:
+    """The utterance's metrics for one system, as per_utterance.csv has them."""
+    row = per_utt[(per_utt["utterance"] == utterance) & (per_utt["runner"] == key)]
+    if row.empty:
+        return {}
+    values = pd.to_numeric(row.iloc[0][metric_names], errors="coerce")
+    return {m: float(v) for m, v in values.items() if not np.isnan(v)}
+
+
+def build_item(
+    picked: tuple[str, str],
+    dataset: Dataset,
+    audio: SystemAudio,
+    per_utt: pd.DataFrame,
+    metric_names: list[str],
+    out_dir: Path,
+    embed: bool,
+) -> ListenItem:
+    """Players and spectrograms of one utterance: clean, noisy, then every system in suite order."""
+    name, reason = picked
+    utterance = next(u for u in dataset.utterances() if u.name == name)
+    clean, noisy = dataset.load(utterance)
+    waves: dict[str, np.ndarray] = {}
+    if clean is not None:
+        waves["clean"] = clean
+    waves["noisy"] = noisy
+    problems: dict[str, str] = {}
+    for entry in audio.suite.runners:
+        if entry.key != audio.suite.reference_key:
+            try:
+                waves[entry.key] = audio.scored(entry.key, clean, noisy)
+            except GtcrnBenchError as exc:  # its row has the error too: the section says so and goes on
+                problems[entry.key] = str(exc)
+    specs = {system: spectrogram_db(wave) for system, wave in waves.items()}
+    top = max(float(s.max()) for s in specs.values())
+    audio_format = audio.suite.report.listen.format
+    extension, mime = MIME[audio_format]
+    stem = Path(name).stem
+    clips = []
+    for system, wave in waves.items():
+        base = out_dir / FOLDER / stem / slug(system)
+        key = audio.suite.reference_key if system == "noisy" and audio.suite.reference_key else system
+        clips.append(
+            Clip(
+                system,
+                store(encoded(wave, audio_format), base.with_suffix(f".{extension}"), mime, out_dir, embed),
+                store(png(specs[system], top), base.with_suffix(".png"), "image/png", out_dir, embed),
+                round(wave.size / SAMPLE_RATE, 3),
+                clip_metrics(per_utt, name, key, metric_names),
+            )
+        )
+    clips += [Clip(system, "", "", 0.0, problem=problem) for system, problem in problems.items()]
+    return ListenItem(name, reason, clips)
+
+
+def build_listening(
+    suite: Suite,
+    dataset: Dataset,
+    per_utt: pd.DataFrame,
+    metric_names: list[str],
+    out_dir: Path,
+    embed: bool = False,
+) -> list[ListenItem]:
+    """The listening section's content; its files go to ``out_dir/listen`` (replaced) unless embedded."""
+    picked = select(per_utt, suite, metric_names, suite.report.listen)
+    shutil.rmtree(out_dir / FOLDER, ignore_errors=True)  # a rebuilt report must not keep an older selection's files
+    audio = SystemAudio(suite)
+    return [build_item(p, dataset, audio, per_utt, metric_names, out_dir, embed) for p in picked]

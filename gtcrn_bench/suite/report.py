@@ -9,28 +9,34 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import shutil
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from gtcrn_bench.suite import listen, plots
+from gtcrn_bench.datasets import Dataset
+from gtcrn_bench.suite import plots
 from gtcrn_bench.suite.compare import compare_runs
-from gtcrn_bench.suite.config import ListenConfig, Suite, validate_suite
-from gtcrn_bench.suite.page import SCRIPT, STYLE, compare_section, listening_section, per_utterance_table
+from gtcrn_bench.suite.config import Suite
+from gtcrn_bench.suite.console_table import print_comparison
+from gtcrn_bench.suite.listen import FOLDER, ListenItem, build_listening
+from gtcrn_bench.suite.page import (
+    SCRIPT,
+    STYLE,
+    compare_section,
+    interval_title,
+    listening_section,
+    number,
+    other_run_players,
+    per_utterance_table,
+)
 from gtcrn_bench.suite.summary import summarize
 from gtcrn_bench.suite.tables import (
-    EXTRA_COLUMNS,
     LATENCY_COLUMNS,
-    MAIN_METRICS,
     best_rows,
     column_title,
     comparison_table,
@@ -48,6 +54,10 @@ NOTE = (
 
 
 COMPLEXITY_COLUMNS = ("params", "mmacs_per_s")
+SIZE_MARK = "@@report-size@@"  # replaced by the size statement once the page is complete
+#: what report.html plus listen/ may weigh with the default selection (12 utterances x 10 systems, Opus): the
+#: measured mini-set run is far below it; a larger selection or FLAC is announced on the console when it goes over
+SIZE_BUDGET_MB = 10
 LATENCY_TITLE = "Latency per runner"
 LATENCY_NOTE = (
     "Timed per frame in the main process after the quality rows, every runner interleaved with the others. "
@@ -55,12 +65,6 @@ LATENCY_NOTE = (
     "the full frame step (STFT, resampling, ...); streams per core: hop / (whole-step mean x threads), an upper bound."
 )
 LatencyRows = list[tuple[str, list[str]]]
-HOW_TO_READ = "Click a column title to sort; hover a value for its 95% interval."
-SIZE_PLACEHOLDER = "@@REPORT-SIZE@@"
-#: the size budget of report.html plus listen/ for the default selection (12 utterances) and 10 systems:
-#: 12 x 12 players (clean, noisy, 10 outputs) of VoiceBank-length audio (about 3 s) as 16-bit FLAC
-#: (about 30 kB/s) and a palette PNG spectrogram each; embedded (--self-contained), base64 adds a third
-LISTEN_BUDGET_MB = 20.0
 
 
 def _cell(table: pd.DataFrame, idx: int, column: str) -> str:
@@ -121,27 +125,61 @@ def html_latency(rows: LatencyRows) -> str:
     )
 
 
+CPU_NOTE = (
+    "CPU seconds of the worker processes per (runner, utterance) pair, summed over the run "
+    "(worker start-up and the latency stage not counted; audio reused from the cache costs its runner "
+    "almost nothing). The metric groups' share shows what a metric set costs."
+)
+
+
+def cpu_rows(cpu: dict[str, dict[str, float]]) -> list[tuple[str, str, float, float]]:
+    """(part, name, CPU seconds, share of the whole) for every runner and metric group, costliest first."""
+    total = sum(sum(part.values()) for part in cpu.values()) or 1.0
+    return [
+        (part, name, seconds, seconds / total)
+        for part in ("runners", "metrics")
+        for name, seconds in sorted(cpu.get(part, {}).items(), key=lambda item: -item[1])
+    ]
+
+
+def markdown_cpu(cpu: dict[str, dict[str, float]]) -> str:
+    """The report's "Where the CPU time went" section ("" when the run recorded none)."""
+    rows = cpu_rows(cpu)
+    if not rows:
+        return ""
+    lines = ["| | name | CPU s | share |", "|---|---|---:|---:|"]
+    lines += [f"| {'runner' if part == 'runners' else 'metric'} | {n} | {s:.1f} | {f:.1%} |" for part, n, s, f in rows]
+    return "\n\n".join(["## Where the CPU time went", CPU_NOTE, "\n".join(lines)])
+
+
+def html_cpu(cpu: dict[str, dict[str, float]]) -> str:
+    """The same section for report.html."""
+    rows = cpu_rows(cpu)
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><td>{'runner' if part == 'runners' else 'metric'}</td><td>{html.escape(n)}</td>"
+        f"<td>{s:.1f}</td><td>{f:.1%}</td></tr>"
+        for part, n, s, f in rows
+    )
+    return (
+        f"<h2>Where the CPU time went</h2><p>{html.escape(CPU_NOTE)}</p>"
+        f"<table><tr><th></th><th>name</th><th>CPU s</th><th>share</th></tr>{body}</table>"
+    )
+
+
 def _errors(per_utt: pd.DataFrame) -> pd.DataFrame:
     return per_utt[per_utt["error"].fillna("") != ""]
 
 
 @dataclass(frozen=True)
 class HtmlExtras:
-    """The optional sections of report.html, rendered beforehand: listening, run comparison."""
+    """What only report.html has: the listening section, the per-utterance table, a comparison with another run."""
 
-    listen: str = ""
-    compare: str = ""
-    listened: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class ReportOptions:
-    """``gtcrn-bench report`` choices: listening selection (None: the suite's), embedding, another run."""
-
-    listen_count: int | None = None
-    pick: str | None = None
-    self_contained: bool = False
-    compare: Path | None = None
+    metric_names: list[str] = field(default_factory=list)
+    listening: list[ListenItem] = field(default_factory=list)
+    pick: str = ""
+    compared: str = ""  # the other run's section, already rendered
 
 
 @dataclass(frozen=True)
@@ -154,6 +192,8 @@ class ReportContent:
     columns: list[str]
     figures: list[Path]
     latency: LatencyRows
+    cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # metadata.json's cpu_seconds: runners, metrics
+    extras: HtmlExtras = field(default_factory=lambda: HtmlExtras())
 
 
 def render_markdown(content: ReportContent) -> str:
@@ -166,6 +206,7 @@ def render_markdown(content: ReportContent) -> str:
         f"{per_utt['utterance'].nunique()} utterances, {per_utt['runner'].nunique()} runners. {NOTE}",
         markdown_comparison(table, columns),
         markdown_latency(latency),
+        markdown_cpu(content.cpu),
     ]
     parts += [f"![{f.stem}]({f.name})" for f in figures]
     errors = _errors(per_utt)
@@ -186,35 +227,24 @@ def _img(path: Path) -> str:
     return f'<figure><img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}"></figure>'
 
 
-def _comparison_html(table: pd.DataFrame, columns: list[str]) -> str:
-    """The comparison table: sortable, best cells marked, each mean's 95% interval on hover."""
+def render_html(content: ReportContent) -> str:
+    """report.html: the same table and the figures embedded as data URIs (one file, opens anywhere)."""
+    suite, per_utt, table, columns = content.suite, content.per_utt, content.table, content.columns
+    figures, latency, extras = content.figures, content.latency, content.extras
     best = {c: best_rows(table, c) for c in columns}
     head = "".join(f"<th>{html.escape(column_title(c))}</th>" for c in columns)
     body = []
     for idx in table.index:
         kind = table.at[idx, "kind"]
-        cells = []
-        for c in columns:
-            value, ci = table.at[idx, c], table.at[idx, f"{c}_ci"] if f"{c}_ci" in table else float("nan")
-            hint = f' title="95% CI [{value - ci:.4g}, {value + ci:.4g}]"' if not np.isnan(ci) else ""
-            number = "" if pd.isna(value) else f"{float(value):.6g}"
-            klass = "best" if idx in best[c] else ""
-            cells.append(f'<td class="{klass}" data-v="{number}"{hint}>{html.escape(_cell(table, idx, c))}</td>')
+        cells = "".join(
+            f'<td class="{"best" if idx in best[c] else ""}" data-v="{number(table.at[idx, c])}" '
+            f'title="{interval_title(table, idx, c)}">{html.escape(_cell(table, idx, c))}</td>'
+            for c in columns
+        )
         title = html.escape(str(table.at[idx, "source"] or ""))
         name = html.escape(str(table.at[idx, "system"]))
         label = f'<span class="tag">published</span> {name}' if kind == "published" else name
-        body.append(f'<tr class="{kind}" title="{title}"><th>{label}</th>{"".join(cells)}</tr>')
-    return (
-        f'<table class="sortable" id="comparison"><thead><tr><th>system</th>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table>"
-    )
-
-
-def render_html(content: ReportContent, extras: HtmlExtras | None = None) -> str:
-    """report.html: the tables, figures embedded as data URIs, and the listening and comparison sections."""
-    suite, per_utt, table, columns = content.suite, content.per_utt, content.table, content.columns
-    figures, latency = content.figures, content.latency
-    extras = extras or HtmlExtras()
+        body.append(f'<tr class="{kind}" title="{title}"><th>{label}</th>{cells}</tr>')
     errors = _errors(per_utt)
     error_rows = "".join(
         f"<tr><td>{html.escape(r.runner)}</td><td>{html.escape(r.utterance)}</td><td>{html.escape(str(r.error))}</td></tr>"
@@ -226,14 +256,13 @@ def render_html(content: ReportContent, extras: HtmlExtras | None = None) -> str
         if len(errors)
         else ""
     )
-    metrics = [c for c in columns if c in per_utt]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(suite.name)} - gtcrn-bench</title>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }}
 th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }}
-tr th:first-child, tr td:first-child {{ text-align: left; }}
+tr th:first-child {{ text-align: left; }}
 tr.published {{ color: #666; font-style: italic; background: #f7f7f7; }}
 td.best {{ font-weight: bold; background: #dff0d8; }}
 .tag {{ font-size: 0.75em; background: #ddd; border-radius: 3px; padding: 0 0.3em; font-style: normal; }}
@@ -243,16 +272,18 @@ figure img {{ max-width: 100%; }}
 <h1>{html.escape(suite.name)}</h1>
 <p>{html.escape(suite.description)}</p>
 <p>{per_utt["utterance"].nunique()} utterances, {per_utt["runner"].nunique()} runners.
-{html.escape(NOTE.replace("*", "").replace("`", ""))} {HOW_TO_READ}</p>
-{_comparison_html(table, columns)}
+{html.escape(NOTE.replace("*", "").replace("`", ""))}</p>
+<table class="sortable" id="comparison"><thead><tr><th>system</th>{head}</tr></thead>
+<tbody>{"".join(body)}</tbody></table>
+<p class="size">{SIZE_MARK}</p>
 {html_latency(latency)}
+{html_cpu(content.cpu)}
 {"".join(_img(f) for f in figures)}
-{extras.compare}
-{extras.listen}
-{per_utterance_table(per_utt, metrics, extras.listened)}
+{listening_section(extras.listening, extras.pick)}
+{extras.compared}
 {error_html}
-<p id="size">{SIZE_PLACEHOLDER}</p>
-<script>{SCRIPT}</script>
+{per_utterance_table(per_utt, extras.metric_names)}
+{SCRIPT}
 </body></html>
 """
 
@@ -273,14 +304,7 @@ def latency_hops(out_dir: Path) -> dict[str, float]:
 
 def print_summary(console: Console, table: pd.DataFrame, per_utt: pd.DataFrame, columns: list[str]) -> None:
     """Console table of the main measures per runner (the full table is in report.md), then rows with errors."""
-    shown = [c for c in columns if c in MAIN_METRICS or c in EXTRA_COLUMNS]
-    view = Table(title="means over utterances (all measures: report.md)")
-    view.add_column("runner")
-    for column in shown:
-        view.add_column(column_title(column), justify="right")
-    for idx in table.index[table["kind"] == "measured"]:
-        view.add_row(str(table.at[idx, "system"]), *(format_value(c, table.at[idx, c]) for c in shown))
-    console.print(view)
+    print_comparison(console, table, columns)
     errors = _errors(per_utt)
     for r in errors.head(10).itertuples():
         where = escape(f"{r.runner} {r.utterance}: {r.error}")
@@ -289,71 +313,21 @@ def print_summary(console: Console, table: pd.DataFrame, per_utt: pd.DataFrame, 
         console.print(f"… {len(errors) - 10} more rows with errors in per_utterance.csv")
 
 
-def read_run(run_dir: Path) -> tuple[Suite, dict[str, Any]]:
-    """A results folder's suite and metadata.json."""
-    meta = json.loads((run_dir / "metadata.json").read_text())
-    return validate_suite(meta["suite"], run_dir / "metadata.json"), meta
+def size_statement(html_bytes: int, out_dir: Path) -> str:
+    """What the report weighs: the page, and the listening files beside it (or that they are embedded)."""
+    files = [f for f in (out_dir / FOLDER).rglob("*") if f.is_file()] if (out_dir / FOLDER).is_dir() else []
+    listen_bytes = sum(f.stat().st_size for f in files)
+    where = f" + {listen_bytes / 1e6:.1f} MB in {FOLDER}/ ({len(files)} files)" if files else ""
+    return f"Size of this report: {html_bytes / 1e6:.1f} MB of HTML{where} (budget: {SIZE_BUDGET_MB} MB)."
 
 
-def read_rows(run_dir: Path, suite: Suite) -> pd.DataFrame:
-    """per_utterance.csv in the suite's runner order (rows arrive in completion order)."""
-    per_utt = pd.read_csv(run_dir / "per_utterance.csv", dtype={"error": str, "runner": str, "utterance": str})
-    order = {entry.key: i for i, entry in enumerate(suite.runners)}
-    return per_utt.sort_values("runner", key=lambda col: col.map(order), kind="stable").reset_index(drop=True)
-
-
-def listen_config(suite: Suite, options: ReportOptions) -> ListenConfig:
-    """The suite's ``report.listen`` with the command line's ``--listen`` and ``--pick`` on top."""
-    update: dict[str, Any] = {}
-    if options.listen_count is not None:
-        update["count"] = options.listen_count
-    if options.pick is not None:
-        update["pick"] = options.pick
-    return ListenConfig.model_validate({**suite.report.listen.model_dump(), **update})
-
-
-def build_listening(
-    out_dir: Path, suite: Suite, per_utt: pd.DataFrame, metric_names: list[str], options: ReportOptions
-) -> tuple[str, frozenset[str]]:
-    """The listening section's HTML and the utterances it plays; audio written to ``listen/`` (or embedded)."""
-    shutil.rmtree(out_dir / "listen", ignore_errors=True)  # a rebuilt report keeps no stale players
-    config = listen_config(suite, options)
-    names, reasons = listen.pick_utterances(per_utt, suite, config)
-    if not names:
-        return "", frozenset()
-    items = [listen.ListenItem(name, reasons[name]) for name in names]
-    meta_path = out_dir / "metadata.json"  # the dataset as the run resolved it (--data included)
-    root = json.loads(meta_path.read_text())["dataset"]["root"] if meta_path.exists() else suite.dataset_root()
-    listen.collect(listen.RunAudio("", suite, root, per_utt, metric_names), items)
-    if options.compare is not None:
-        other_suite, other_meta = read_run(options.compare)
-        other_rows = read_rows(options.compare, other_suite)
-        other = listen.RunAudio(
-            options.compare.name, other_suite, other_meta["dataset"]["root"], other_rows, list(other_meta["metrics"])
-        )
-        listen.collect(other, items)
-    media = listen.write_media(items, out_dir, options.self_contained)
-    metric = listen.pick_metric(per_utt)
-    pair = f" between {' and '.join(config.systems)}" if config.pick == "differ" and config.systems else ""
-    header = (
-        f"{len(items)} utterances picked by '{config.pick}'{pair} on {metric} "
-        f"(suite: report.listen; command line: gtcrn-bench report DIR --listen N --pick spread|worst|best|differ)."
-    )
-    return listening_section(items, media, header), frozenset(names)
-
-
-def _size_text(out_dir: Path, started: float) -> str:
-    """What the report weighs (report.html and listen/) against its budget, and how long it took to build."""
-    page = (out_dir / "report.html").stat().st_size
-    files = [f for f in (out_dir / "listen").rglob("*") if f.is_file()] if (out_dir / "listen").exists() else []
-    audio = sum(f.stat().st_size for f in files)
-    total = (page + audio) / 1e6
-    over = " - over budget" if total > LISTEN_BUDGET_MB else ""
-    return (
-        f"This report: report.html {page / 1e6:.2f} MB + listen/ {audio / 1e6:.2f} MB ({len(files)} files) "
-        f"= {total:.2f} MB; budget {LISTEN_BUDGET_MB:.0f} MB for 12 utterances x 10 systems{over}. "
-        f"Built in {time.perf_counter() - started:.1f} s by gtcrn-bench report."
-    )
+def write_html(out_dir: Path, page: str) -> int:
+    """report.html with its size stated in it; returns the bytes the report occupies, listening files included."""
+    html_bytes = len(page.encode())
+    statement = size_statement(html_bytes, out_dir)
+    (out_dir / "report.html").write_text(page.replace(SIZE_MARK, html.escape(statement)))
+    files = (out_dir / FOLDER).rglob("*") if (out_dir / FOLDER).is_dir() else []
+    return html_bytes + sum(f.stat().st_size for f in files if f.is_file())
 
 
 def write_tables(
@@ -361,12 +335,20 @@ def write_tables(
     suite: Suite,
     metric_names: list[str],
     console: Console,
-    options: ReportOptions | None = None,
+    dataset: Dataset | None = None,
+    *,
+    embed: bool = False,
+    other: Path | None = None,
 ) -> pd.DataFrame:
-    """Write summary.csv, the figures, report.md and report.html (with listen/); returns the comparison table."""
-    started = time.perf_counter()
-    options = options or ReportOptions()
-    per_utt = read_rows(out_dir, suite)
+    """Write summary.csv, the figures, report.md and report.html; returns the comparison table.
+
+    ``dataset``: the run's audio, for the listening section (none without it);
+    ``embed``: audio and spectrograms inside report.html instead of ``listen/``;
+    ``other``: another results folder shown side by side.
+    """
+    per_utt = pd.read_csv(out_dir / "per_utterance.csv", dtype={"error": str, "runner": str, "utterance": str})
+    order = {entry.key: i for i, entry in enumerate(suite.runners)}  # rows arrive in completion order
+    per_utt = per_utt.sort_values("runner", key=lambda col: col.map(order), kind="stable").reset_index(drop=True)
     summary = summarize(per_utt, metric_names, suite.reference_key)
     summary.to_csv(out_dir / "summary.csv", index=False)
     table = comparison_table(summary, metric_names, out_dir, suite.dataset.published, suite.reference_key)
@@ -380,16 +362,19 @@ def write_tables(
         )
         if f is not None
     ]
-    content = ReportContent(suite, per_utt, table, columns, figures, latency_table(out_dir))
+    if dataset is None:
+        shutil.rmtree(out_dir / FOLDER, ignore_errors=True)  # no listening section: no stale files beside the page
+    listening = [] if dataset is None else build_listening(suite, dataset, per_utt, metric_names, out_dir, embed)
+    compared = ""
+    if other is not None:
+        compared = compare_section(compare_runs(out_dir, other), str(out_dir), str(other))
+        compared += other_run_players(listening, other, out_dir)
+    extras = HtmlExtras(metric_names, listening, suite.report.listen.pick, compared)
+    cpu = read_json(out_dir / "metadata.json").get("cpu_seconds", {})
+    content = ReportContent(suite, per_utt, table, columns, figures, latency_table(out_dir), cpu, extras)
     (out_dir / "report.md").write_text(render_markdown(content))
-    listen_html, listened = build_listening(out_dir, suite, per_utt, metric_names, options)
-    compare_html = ""
-    if options.compare is not None:
-        compare_html = compare_section(compare_runs(out_dir, options.compare), out_dir, options.compare)
-    page = out_dir / "report.html"
-    page.write_text(render_html(content, HtmlExtras(listen_html, compare_html, listened)))
-    size = _size_text(out_dir, started)
-    page.write_text(page.read_text().replace(SIZE_PLACEHOLDER, html.escape(size)))
-    console.print(size)
+    size = write_html(out_dir, render_html(content))
     print_summary(console, table, per_utt, columns)
+    if size > SIZE_BUDGET_MB * 1e6:
+        console.print(f"[yellow]note[/yellow]: the report is {size / 1e6:.1f} MB, over its {SIZE_BUDGET_MB} MB budget")
     return table
