@@ -177,12 +177,12 @@ class Reference:
     long_frames: np.ndarray
 
 
-def _reference(settings: Settings, pairs: list[PairAudio], long_frames_in: np.ndarray) -> Reference:
+def _reference(settings: Settings, pairs: list[PairAudio], long_in: numbers.LongStream) -> Reference:
     model = numbers.reference_model(load_gtcrn(settings.reference_checkpoint or settings.checkpoint))
     frames = [numbers.torch_frames(model, numbers.frames_of(p.noisy)) for p in pairs]
     waves = [numbers.to_wave(f, p.noisy.size) for f, p in zip(frames, pairs, strict=True)]
     scores = [_score(w, p.clean) if settings.quality else {} for w, p in zip(waves, pairs, strict=True)]
-    return Reference(frames, waves, scores, numbers.torch_frames(model, long_frames_in))
+    return Reference(frames, waves, scores, numbers.torch_frames(model, long_in.frames))
 
 
 def _deltas(scores: list[dict], reference: list[dict]) -> dict[str, MeanCI]:
@@ -209,7 +209,7 @@ def _evaluate_target(
     settings: Settings,
     pairs: list[PairAudio],
     ref: Reference,
-    long_in: np.ndarray,
+    long_in: numbers.LongStream,
 ) -> None:
     """Numbers, drift and quality of one built target into ``row``."""
     session = runner.session
@@ -230,8 +230,8 @@ def _evaluate_target(
     row.frames = errors.frames
     row.spectrum_max_abs, row.spectrum_snr_db = errors.spectrum.max_abs, errors.spectrum.snr_db
     row.waveform_max_abs, row.waveform_snr_db = errors.waveform.max_abs, errors.waveform.snr_db
-    long_out = numbers.session_frames(session, long_in)
-    row.drift = numbers.drift(ref.long_frames, np.nan_to_num(long_out))
+    long_out = numbers.session_frames(session, long_in.frames)
+    row.drift = numbers.drift(long_in, ref.long_frames, np.nan_to_num(long_out))
     count, first = numbers.non_finite(long_out)
     row.checks.append(
         finite_check(
@@ -244,7 +244,8 @@ def _evaluate_target(
         row.checks += float32_checks(row.spectrum_max_abs, row.waveform_max_abs, settings.tolerances)
     else:
         row.checks += quality_checks({k: v.mean for k, v in row.deltas.items()}, settings.quality_tolerances)
-    row.checks.append(drift_check(row.drift.frames, row.drift.early_snr_db, row.drift.late_snr_db))
+    drift = row.drift
+    row.checks.append(drift_check(drift.frames, drift.early_snr_db, drift.late_snr_db, settings.drift_frames))
 
 
 def _time(runners: dict[str, Any], settings: Settings, audio: np.ndarray) -> tuple[dict[str, dict], dict[str, Any]]:
@@ -286,7 +287,7 @@ def run_conversions(settings: Settings) -> ConversionsResult:
     if settings.data is None:
         raise ConfigError("give --data DIR: a folder with clean/ and noisy/ pairs (e.g. vctk-demand-mini)")
     pairs, skipped = load_pairs(settings.data, settings.limit)
-    long_in = numbers.frames_of(numbers.long_stream([p.noisy for p in pairs], settings.drift_frames))
+    long_in = numbers.long_stream([p.noisy for p in pairs], settings.drift_frames)
     ref = _reference(settings, pairs, long_in)
     reference_quality = {
         m: (float(np.mean(v)) if (v := [s[m] for s in ref.scores if s.get(m) is not None]) else None)

@@ -107,7 +107,12 @@ class PairErrors:
 
 @dataclass(frozen=True)
 class Drift:
-    """Error SNR of the waveform over the long stream's first and last windows."""
+    """Error SNR of the waveform over the same audio heard at the start of the long stream and in its last pass.
+
+    The long stream repeats one segment, so the first window and the last
+    pass's window hold identical input: only the caches' history differs, and a
+    drop in SNR between them is error growing in the recurrent state.
+    """
 
     frames: int
     early_snr_db: float
@@ -116,19 +121,38 @@ class Drift:
     max_abs_late: float
 
 
-def long_stream(waves: list[np.ndarray], min_frames: int = MIN_DRIFT_FRAMES) -> np.ndarray:
-    """The waves one after another, repeated until the stream has at least ``min_frames`` frames."""
+SEGMENT_FRAMES = 5000  # frames of the pairs repeated to make the long stream (at least two passes)
+
+
+@dataclass(frozen=True)
+class LongStream:
+    """The frames of the long stream and where its last pass starts (a frame index)."""
+
+    frames: np.ndarray
+    last_pass: int
+
+
+def long_stream(waves: list[np.ndarray], min_frames: int = MIN_DRIFT_FRAMES) -> LongStream:
+    """Up to :data:`SEGMENT_FRAMES` frames of the waves, repeated (at least twice) to at least ``min_frames`` frames.
+
+    The segment is a whole number of hops, so every pass's frames line up with the first pass's.
+    """
     joined = np.concatenate(waves)
-    repeats = -(-(min_frames + 1) * HOP // joined.size)
-    return np.tile(joined, repeats)
+    segment = joined[: min(joined.size // HOP, SEGMENT_FRAMES) * HOP]
+    passes = max(2, -(-min_frames // (segment.size // HOP)))
+    frames = frames_of(np.tile(segment, passes))
+    return LongStream(frames, (passes - 1) * (segment.size // HOP))
 
 
-def drift(reference_frames: np.ndarray, test_frames: np.ndarray, window: int = DRIFT_WINDOW) -> Drift:
-    """Error SNR of the first and last ``window`` frames' samples of the long stream's waveforms."""
+def drift(
+    stream: LongStream, reference_frames: np.ndarray, test_frames: np.ndarray, window: int = DRIFT_WINDOW
+) -> Drift:
+    """Error SNR over the first ``window`` frames and over the same frames of the last pass."""
+    window = min(window, stream.last_pass)
     ref, test = to_wave(reference_frames), to_wave(test_frames)
-    n = window * HOP
+    start, n = stream.last_pass * HOP, window * HOP
     early = ErrorStats.between(test[:n], ref[:n])
-    late = ErrorStats.between(test[-n:], ref[-n:])
+    late = ErrorStats.between(test[start : start + n], ref[start : start + n])
     return Drift(int(reference_frames.shape[0]), early.snr_db, late.snr_db, early.max_abs, late.max_abs)
 
 

@@ -231,12 +231,17 @@ def _openvino_int8(inputs: BuildInputs) -> Built:
 
     calibration = _need_calibration(inputs)
     model = ov.convert_model(str(inputs.onnx_path))
+    kept = dsp_nodes(inputs.onnx_path)  # OpenVINO keeps the ONNX node names
     quantised = nncf.quantize(
-        model, nncf.Dataset(calibration.feeds), subset_size=len(calibration.feeds), preset=nncf.QuantizationPreset.MIXED
+        model,
+        nncf.Dataset(calibration.feeds),
+        subset_size=len(calibration.feeds),
+        preset=nncf.QuantizationPreset.MIXED,
+        ignored_scope=nncf.IgnoredScope(names=kept, validate=False),
     )
     out = inputs.out_dir / "gtcrn-openvino-int8.xml"
     ov.save_model(quantised, str(out), compress_to_fp16=False)
-    return Built(out, (out, out.with_suffix(".bin")), {"calibration": calibration.describe()})
+    return Built(out, (out, out.with_suffix(".bin")), {"kept_float": kept, "calibration": calibration.describe()})
 
 
 TARGETS: dict[str, Target] = {
