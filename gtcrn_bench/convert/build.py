@@ -79,7 +79,7 @@ def build_artefact(target_name: str, checkpoint: str | Path, calibration: Calibr
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".build-") as tmp:
         try:
-            built = target.build(BuildInputs(onnx_path, Path(tmp), calibration))
+            built = target.build(BuildInputs(onnx_path, Path(tmp), calibration, checkpoint_path))
         except (ConfigError, ImportError):
             raise
         except Exception as exc:  # a converter's own failure on this graph: reported in the table, not a crash

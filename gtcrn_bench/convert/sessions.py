@@ -105,4 +105,42 @@ class OpenVINOSession(Session):
         return sum(op.get_type_name() not in skip for op in self.model.get_ordered_ops())
 
 
-SESSIONS: dict[str, type[Session]] = {"onnxruntime": OrtSession, "openvino": OpenVINOSession}
+class LiteRTSession(Session):
+    """A .tflite model in ai-edge-litert's interpreter (XNNPACK delegate, its default on CPU), one thread.
+
+    The model has the flat interface of the converted module (mix (257, 2),
+    caches of rank 2), in the published order; frames are reshaped at the edges.
+    """
+
+    def __init__(self, path: Path, threads: int) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        super().__init__(path, threads)
+        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        self.interpreter.allocate_tensors()
+        self.inputs = [d["index"] for d in sorted(self.interpreter.get_input_details(), key=lambda d: d["name"])]
+        self.outputs = [d["index"] for d in sorted(self.interpreter.get_output_details(), key=lambda d: d["name"])]
+        self.shapes = [tuple(d["shape"]) for d in sorted(self.interpreter.get_input_details(), key=lambda d: d["name"])]
+        self.reset()
+
+    def reset(self) -> None:
+        self.caches = [np.zeros(s, dtype=np.float32) for s in self.shapes[1:]]
+
+    def step(self, mix: np.ndarray) -> np.ndarray:
+        run = self.interpreter
+        run.set_tensor(self.inputs[0], np.ascontiguousarray(mix, dtype=np.float32).reshape(self.shapes[0]))
+        for index, cache in zip(self.inputs[1:], self.caches, strict=True):
+            run.set_tensor(index, cache)
+        run.invoke()
+        self.caches = [run.get_tensor(i) for i in self.outputs[1:]]
+        return run.get_tensor(self.outputs[0]).reshape(MIX_SHAPE)
+
+    def op_count(self) -> int:
+        return len(self.interpreter._get_ops_details())  # the interpreter's only listing of its operators
+
+
+SESSIONS: dict[str, type[Session]] = {
+    "onnxruntime": OrtSession,
+    "openvino": OpenVINOSession,
+    "ai-edge-litert": LiteRTSession,
+}

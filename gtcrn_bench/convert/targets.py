@@ -27,17 +27,23 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+import torch
+from torch import Tensor, nn
+
 from gtcrn_bench.convert.calibration import CalibrationSet
 from gtcrn_bench.errors import ConfigError
+from gtcrn_bench.onnx.interface import CACHE_SHAPES, MIX_SHAPE
 
 
 @dataclass(frozen=True)
 class BuildInputs:
-    """What a converter starts from: the float32 ONNX export and (for static quantisation) calibration feeds."""
+    """What a converter starts from: the float32 ONNX export (or, for PyTorch converters, the checkpoint)
+    and (for static quantisation) calibration feeds."""
 
     onnx_path: Path
     out_dir: Path
     calibration: CalibrationSet | None
+    checkpoint: Path
 
 
 @dataclass(frozen=True)
@@ -244,6 +250,93 @@ def _openvino_int8(inputs: BuildInputs) -> Built:
     return Built(out, (out, out.with_suffix(".bin")), {"kept_float": kept, "calibration": calibration.describe()})
 
 
+class FlatCacheStream(nn.Module):
+    """The lean export form behind an interface of rank <= 2 (no batch axis): what ncnn and LiteRT can hold.
+
+    ncnn tensors have at most 4 axes and no batch axis, so the published 5-D
+    conv_cache cannot pass through; flattened here (mix (257, 2), conv_cache
+    (32, 528), tra_cache (6, 16), inter_cache (66, 16)) and restored inside.
+    The module is :func:`~gtcrn_bench.models.fast_stream.to_lean_stream`: its
+    GRUs are written as steps of plain operators (no ``nn.GRU``, which ncnn
+    runs only without a batch axis and TFLite lacks).
+    """
+
+    FLAT = {"mix": (257, 2), "conv_cache": (32, 528), "tra_cache": (6, 16), "inter_cache": (66, 16)}
+
+    def __init__(self, checkpoint: Path) -> None:
+        from gtcrn_bench.models.checkpoint import load_gtcrn
+        from gtcrn_bench.models.fast_stream import to_lean_stream
+
+        super().__init__()
+        self.stream = to_lean_stream(load_gtcrn(checkpoint))
+        for conv in (self.stream.de3, self.stream.de4):
+            conv.as_plain_conv = True
+
+    def forward(self, mix: Tensor, conv: Tensor, tra: Tensor, inter: Tensor) -> tuple[Tensor, ...]:
+        shapes = (MIX_SHAPE, *CACHE_SHAPES.values())
+        outs = self.stream(*(x.reshape(s) for x, s in zip((mix, conv, tra, inter), shapes, strict=True)))
+        return tuple(o.reshape(f) for o, f in zip(outs, self.FLAT.values(), strict=True))
+
+    @classmethod
+    def example(cls) -> tuple[Tensor, ...]:
+        return tuple(torch.zeros(shape) for shape in cls.FLAT.values())
+
+
+# layer types pnnx writes that are not ncnn layers (pnnx's own, or PyTorch ops it passed through)
+_NOT_NCNN = ("torch.", "aten::", "Tensor.", "pnnx.")
+
+
+def _ncnn(inputs: BuildInputs) -> Built:
+    """pnnx traces the flat-interface lean form and writes ncnn's param/bin; refused if ops ncnn lacks remain."""
+    import pnnx
+
+    module = FlatCacheStream(inputs.checkpoint).eval()
+    traced = inputs.out_dir / "gtcrn.pt"
+    try:
+        pnnx.export(module, str(traced), FlatCacheStream.example())
+    except SyntaxError as exc:  # pnnx writes ncnn's files, then fails compiling its own debugging script
+        note = f"pnnx's generated Python did not compile ({exc.msg}); ncnn files were written before it"
+    else:
+        note = ""
+    param = inputs.out_dir / "gtcrn.ncnn.param"
+    if not param.is_file():
+        raise RuntimeError(f"pnnx wrote no ncnn param file. {note}")
+    layers = Counter(line.split()[0] for line in param.read_text().splitlines()[2:] if line.strip())
+    foreign = {k: v for k, v in layers.items() if k.startswith(_NOT_NCNN)}
+    if foreign:
+        listed = ", ".join(f"{k} x{v}" for k, v in sorted(foreign.items(), key=lambda kv: -kv[1]))
+        raise RuntimeError(f"pnnx left {sum(foreign.values())} layers ncnn has no kernel for: {listed}")
+    return Built(param, (param, param.with_suffix(".bin")), {"layers": dict(layers), "pnnx": note})
+
+
+def _litert(inputs: BuildInputs) -> Built:
+    """litert-torch converts the flat-interface lean form (its transposed convolutions as ordinary ones) to .tflite.
+
+    The plain export form fails in the converter ("failed to legalize operation
+    'mhlo.convolution'": the grouped transposed convolution), hence the
+    zero-stuffed form (:meth:`~gtcrn_bench.models.export_stream.FoldedConv1d.stuffed`).
+    """
+    import litert_torch
+
+    module = FlatCacheStream(inputs.checkpoint).eval()
+    out = inputs.out_dir / "gtcrn.tflite"
+    litert_torch.convert(module, FlatCacheStream.example()).export(str(out))
+    return Built(out, (out,), {})
+
+
+def _litert_int8(inputs: BuildInputs) -> Built:
+    """ai-edge-quantizer's dynamic-range recipe on the LiteRT model: int8 weights, float activations."""
+    from ai_edge_quantizer import quantizer, recipe
+
+    float_model = _litert(inputs).main
+    out = inputs.out_dir / "gtcrn-int8.tflite"
+    engine = quantizer.Quantizer(str(float_model))
+    engine.load_quantization_recipe(recipe.dynamic_wi8_afp32())
+    engine.quantize().export_model(str(out))
+    float_model.unlink()
+    return Built(out, (out,), {"recipe": "dynamic_wi8_afp32"})
+
+
 TARGETS: dict[str, Target] = {
     t.name: t
     for t in (
@@ -252,6 +345,17 @@ TARGETS: dict[str, Target] = {
         Target("onnx-int8-static", ("onnxruntime",), "onnxruntime", "int8", True, _int8_static, "onnx"),
         Target("openvino", ("openvino",), "openvino", "float32", False, _openvino, "openvino"),
         Target("openvino-int8", ("openvino", "nncf"), "openvino", "int8", True, _openvino_int8, "openvino"),
+        Target("litert", ("litert-torch", "ai-edge-litert"), "ai-edge-litert", "float32", False, _litert, "litert"),
+        Target(
+            "litert-int8",
+            ("litert-torch", "ai-edge-litert", "ai-edge-quantizer"),
+            "ai-edge-litert",
+            "int8",
+            False,
+            _litert_int8,
+            "litert",
+        ),
+        Target("ncnn", ("pnnx", "ncnn"), "ncnn", "float32", False, _ncnn, "ncnn"),
     )
 }
 
