@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -261,7 +261,12 @@ class FlatCacheStream(nn.Module):
     runs only without a batch axis and TFLite lacks).
     """
 
-    FLAT = {"mix": (257, 2), "conv_cache": (32, 528), "tra_cache": (6, 16), "inter_cache": (66, 16)}
+    FLAT: ClassVar[dict[str, tuple[int, int]]] = {
+        "mix": (257, 2),
+        "conv_cache": (32, 528),
+        "tra_cache": (6, 16),
+        "inter_cache": (66, 16),
+    }
 
     def __init__(self, checkpoint: Path) -> None:
         from gtcrn_bench.models.checkpoint import load_gtcrn
