@@ -1,4 +1,4 @@
-"""Sessions: ``lint``, ``tests`` (what CI runs) and ``bench`` (timing, kept out of the test pass).
+"""Sessions: ``lint``, ``docs``, ``tests`` (what CI runs) and ``bench`` (timing, kept out of the test pass).
 
 torch is installed first and pinned to the local CPU wheel: any spec that lets
 pip choose would pull a multi-gigabyte CUDA build.
@@ -6,16 +6,19 @@ pip choose would pull a multi-gigabyte CUDA build.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 TORCH = "torch==2.13.0"
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "docs", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
 
 def install_project(session: nox.Session) -> None:
     session.install(TORCH)
-    session.install("-e", ".[all,dev]")
+    # the conversion extras (nncf, litert-torch) accept other torch versions: the constraint keeps this one
+    session.install("-c", "constraints-torch.txt", "-e", ".[all,dev]")
 
 
 @nox.session
@@ -25,6 +28,19 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("lint-imports", env={"PYTHONPATH": "."})  # reads the source; the package need not be installed
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site, built with ``mkdocs build --strict``: a broken link, anchor or snippet fails.
+
+    Only the ``docs`` extra is installed (read from pyproject.toml): the site needs no import of the package,
+    and installing the package here would let pip choose a torch build.
+    """
+    extras = nox.project.load_toml("pyproject.toml")["project"]["optional-dependencies"]
+    session.install(*extras["docs"])
+    site = Path(session.create_tmp()) / "site"  # built outside the clone: nothing to clean or commit
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(site), env={"NO_MKDOCS_2_WARNING": "1"})
 
 
 @nox.session

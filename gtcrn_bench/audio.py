@@ -43,6 +43,8 @@ def read_audio(
     or non-finite files raise :class:`InputError` naming the file.
     """
     path = Path(path)
+    if not path.is_file():  # libsndfile would say only "System error."
+        raise InputError(f"{path}: {'is a folder, not an audio file' if path.is_dir() else 'no such file'}")
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError) as exc:

@@ -101,13 +101,17 @@ def thread_settings() -> dict[str, Any]:
     }
 
 
-def environment() -> dict[str, Any]:
-    """Everything above plus Python and OS, for a run's metadata.json."""
+def installation() -> dict[str, Any]:
+    """Python, OS, packages, git commit and CPU: what ``gtcrn-bench env`` shows, without importing torch."""
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "packages": package_versions(),
         "git": git_state(),
         "cpu": cpu_info(),
-        "threads": thread_settings(),
     }
+
+
+def environment() -> dict[str, Any]:
+    """:func:`installation` plus this process's thread settings, for a run's metadata.json."""
+    return {**installation(), "threads": thread_settings()}

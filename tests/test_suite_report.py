@@ -71,7 +71,7 @@ def html_cells(page: str, system: str) -> list[tuple[str, str]]:
     """(class, text) of each value cell in the HTML row of ``system``."""
     row = re.search(rf"<tr class=\"[a-z]+\" title=\"[^\"]*\"><th>{re.escape(system)}</th>(.*?)</tr>", page)
     assert row, system
-    return re.findall(r'<td class="([a-z]*)">([^<]*)</td>', row.group(1))
+    return re.findall(r'<td class="([a-z]*)" data-v="[^"]*" title="[^"]*">([^<]*)</td>', row.group(1))
 
 
 def test_markdown_bolds_the_best_measured_value_of_each_column(results: Path) -> None:

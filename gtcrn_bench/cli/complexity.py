@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from gtcrn_bench.cli.app import app, console, user_errors
+from gtcrn_bench.cli.app import command, console, user_errors
 from gtcrn_bench.complexity.conventions import CONVENTIONS, PAPER_FRAMES
 from gtcrn_bench.errors import ConfigError
 from gtcrn_bench.files import write_json
@@ -116,7 +116,7 @@ def _print_cross_check(rows: list[ToolCount], frames: int) -> None:
             console.print(f"[bold]{row.tool}[/bold] does not count: {', '.join(row.missed)}", highlight=False)
 
 
-@app.command("complexity")
+@command("complexity")
 @user_errors
 def complexity_command(
     runner: Annotated[
@@ -133,18 +133,19 @@ def complexity_command(
         typer.Option(help="ptflops-0.7 or exact (default: ptflops-0.7 for PyTorch models, exact for ONNX graphs)."),
     ] = None,
     per_layer: Annotated[bool, typer.Option("--per-layer", help="Show (and write) MACs per module or node.")] = False,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Write the figures as JSON.")] = None,
     check: Annotated[
         bool, typer.Option("--cross-check", help="Also run the installed ptflops and fvcore; list what they skip.")
     ] = False,
     param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="Runner parameter key=value (repeatable).")
+        list[str] | None,
+        typer.Option("--param", "-p", metavar="KEY=VALUE", help="Runner parameter key=value (repeatable)."),
     ] = None,
     steps_per_second: Annotated[
         float, typer.Option(help="Calls per second of audio of an --onnx graph (GTCRN: 62.5).")
     ] = FRAMES_PER_SECOND,
 ) -> None:
-    """Count MACs and parameters.
+    """Count MACs and parameters of a runner's model.
 
     ptflops-0.7 reproduces the published 33.0 MMACs/s (the offline model over
     63 frames, one second of audio); exact is the true cost of one streaming

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from gtcrn_bench.cli.app import app, console, user_errors
+from gtcrn_bench.cli.app import command, console, user_errors
 
 
 def _error(value: float | None) -> str:
@@ -18,7 +18,7 @@ def _error(value: float | None) -> str:
     return "non-finite" if value is None else f"{value:.2g}"
 
 
-@app.command("export-onnx")
+@command("export-onnx")
 @user_errors
 def export_onnx_command(
     checkpoint: Annotated[str, typer.Option(help="Checkpoint alias (vctk, dns3, dns3-stream) or path.")],
@@ -30,7 +30,9 @@ def export_onnx_command(
     simplifier: Annotated[str, typer.Option(help="Graph clean-up: onnxslim, onnxsim or none.")] = "onnxslim",
     opset: Annotated[int | None, typer.Option(help="ONNX opset (default 17 legacy, 18 dynamo).")] = None,
 ) -> None:
-    """Export the streaming model with the published interface (mix, conv/tra/inter caches; float32, static).
+    """Export a checkpoint as a streaming ONNX graph.
+
+    The graph has the published interface (mix, conv/tra/inter caches; float32, static).
 
     The graph is checked with onnx.checker and against the interface, and its
     outputs are compared frame by frame with the PyTorch streaming model; the

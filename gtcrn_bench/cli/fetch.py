@@ -8,20 +8,27 @@ from typing import Annotated
 import typer
 
 from gtcrn_bench import store
-from gtcrn_bench.cli.app import app, console, user_errors
+from gtcrn_bench.cli.app import app, command, console, user_errors
 from gtcrn_bench.errors import ConfigError
 
-fetch_app = typer.Typer(help="Download published models and data (sha256-checked) or copy them from a local mirror.")
+fetch_app = typer.Typer(
+    no_args_is_help=True,
+    short_help="Get the models, baselines and test set (or copy a mirror).",
+    help="Download the published models (sha256-pinned), baselines' weights and the test set, or copy them from a "
+    "local mirror (--from).",
+)
 app.add_typer(fetch_app, name="fetch")
 
 
-@fetch_app.command("models")
+@command("models", group=fetch_app)
 @user_errors
 def fetch_models(
     source: Annotated[
         Path | None,
         typer.Option(
-            "--from", help="A local clone or copy of the GTCRN repository to copy from instead of downloading."
+            "--from",
+            metavar="DIR",
+            help="A local clone of GTCRN's or UL-UNAS's repository: its pinned files are copied, not downloaded.",
         ),
     ] = None,
     base_url: Annotated[
@@ -29,10 +36,15 @@ def fetch_models(
     ] = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="Fetch just these aliases (repeatable).")] = None,
 ) -> None:
-    """Fetch the GTCRN checkpoints, published ONNX and test wavs, each verified against its pinned sha256."""
+    """Fetch GTCRN's and UL-UNAS's checkpoints, ONNX graphs and test wavs.
+
+    Each file is verified against its pinned sha256. With --from, the files of
+    the repository DIR is a clone of; with --base-url, GTCRN's from that mirror.
+    """
     unknown = sorted(set(only or []) - set(store.ARTEFACTS))
     if unknown:
         raise ConfigError(f"unknown alias {', '.join(unknown)}; known: {', '.join(store.ARTEFACTS)}")
-    paths = store.fetch(only or None, source=source, base_url=base_url)
-    for alias, path in zip(only or list(store.ARTEFACTS), paths, strict=True):
+    aliases = only or store.default_aliases(source, base_url)
+    paths = store.fetch(aliases, source=source, base_url=base_url)
+    for alias, path in zip(aliases, paths, strict=True):
         console.print(f"[green]ok[/green] {alias:<20} {path}")

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gtcrn_bench.cli.app import app, console, user_errors
+from gtcrn_bench.cli.app import command, console, user_errors
 from gtcrn_bench.files import write_json
 
 if TYPE_CHECKING:
@@ -77,12 +77,13 @@ def _print_ratios(comparison: Comparison, key: str) -> None:
         )
 
 
-@app.command("latency")
+@command("latency")
 @user_errors
 def latency_command(
     runner: Annotated[str, typer.Option("--runner", "-r", help="Runner name, or published-onnx (an alias).")],
     param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="Runner parameter key=value (repeatable).")
+        list[str] | None,
+        typer.Option("--param", "-p", metavar="KEY=VALUE", help="Runner parameter key=value (repeatable)."),
     ] = None,
     frames: Annotated[int, typer.Option(min=2, help="Frames timed per runner (offline runners: see --repeats).")] = (
         2000
@@ -108,9 +109,11 @@ def latency_command(
         typer.Option(help="Parameter key=value of the --compare runner when there is one (repeatable)."),
     ] = None,
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level of the ratio's CI.")] = 0.95,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures as JSON.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Write the figures as JSON.")] = None,
 ) -> None:
-    """Per-frame latency of a runner's model call and of its whole frame step: mean, percentiles, RTF.
+    """Time a runner frame by frame: mean, percentiles, RTF.
+
+    Both the model call and the whole frame step are timed.
 
     RTF is the mean time over the runner's own hop (16 ms for GTCRN, 10 ms for
     RNNoise's 48 kHz frames, the whole file for offline runners). Frames come

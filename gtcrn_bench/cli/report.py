@@ -9,35 +9,59 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from gtcrn_bench.cli.app import app, console, err_console, user_errors
+from gtcrn_bench.cli.app import command, console, err_console, user_errors
 from gtcrn_bench.errors import ConfigError
 from gtcrn_bench.suite.config import Suite, validate_suite
 
 
-def _suite_of(run_dir: Path) -> tuple[Suite, list[str]]:
-    """The suite and metric list a results folder was made with (from its metadata.json)."""
+def _run_of(run_dir: Path) -> tuple[Suite, list[str], dict]:
+    """The suite, metric list and metadata a results folder was made with (from its metadata.json)."""
     meta_path = run_dir / "metadata.json"
     if not meta_path.exists():
         raise ConfigError(f"{run_dir}: no metadata.json (is it a results folder of `gtcrn-bench run`?)")
     meta = json.loads(meta_path.read_text())
     suite = validate_suite(meta["suite"], meta_path)  # a suite that no longer validates: one line naming the key
-    return suite, list(meta["metrics"])
+    return suite, list(meta["metrics"]), meta
 
 
-@app.command()
+@command()
 @user_errors
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A results folder written by `gtcrn-bench run`.")],
     compare: Annotated[
-        Path | None, typer.Option(help="Another results folder: show how each mean moved between the two.")
+        Path | None,
+        typer.Option(metavar="RUN_DIR", help="Another results folder, shown side by side (means, differences, audio)."),
     ] = None,
+    listen: Annotated[
+        int | None, typer.Option(min=0, metavar="N", help="Utterances with players and spectrograms (default 12).")
+    ] = None,
+    pick: Annotated[
+        str | None, typer.Option(metavar="HOW", help="Which ones: spread (default), worst, best or differ.")
+    ] = None,
+    self_contained: Annotated[
+        bool, typer.Option(help="Embed audio and spectrograms in report.html instead of writing listen/.")
+    ] = False,
 ) -> None:
-    """Regenerate summary.csv, report.md, report.html and the figures of a results folder."""
+    """Rebuild the tables, report and figures of a results folder.
+
+    Writes summary.csv, report.md, report.html (with its listening section) and
+    the figures again. The audio comes from the run's cache; the dataset must
+    still be where the run found it.
+    """
+    from gtcrn_bench.datasets import open_dataset
     from gtcrn_bench.suite.compare import compare_runs  # pandas, scipy, matplotlib: loaded when it runs
     from gtcrn_bench.suite.report import write_tables
 
-    suite, metric_names = _suite_of(run_dir)
-    write_tables(run_dir, suite, metric_names, err_console)
+    suite, metric_names, meta = _run_of(run_dir)
+    if listen is not None or pick is not None:
+        chosen = {k: v for k, v in {"count": listen, "pick": pick}.items() if v is not None}
+        data = suite.model_dump()
+        data["report"]["listen"].update(chosen)
+        suite = validate_suite(data, Path("--listen/--pick"))  # a bad --pick: one line naming the allowed values
+    dataset = None
+    if suite.report.listen.count:
+        dataset = open_dataset(suite.dataset.kind, meta["dataset"]["root"], manifest=suite.dataset.manifest)
+    write_tables(run_dir, suite, metric_names, err_console, dataset, embed=self_contained, other=compare)
     console.print(f"report: {run_dir / 'report.md'} and {run_dir / 'report.html'}")
     if compare is None:
         return

@@ -13,7 +13,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gtcrn_bench.cli.app import app, console, err_console, user_errors
+from gtcrn_bench.cli.app import command, console, err_console, user_errors
 from gtcrn_bench.files import write_json
 from gtcrn_bench.onnx.tolerances import LATENCY_FRAMES, Tolerances
 
@@ -48,7 +48,7 @@ def _tables(result: VerifyResult) -> list[Table]:
     return [errors, latency]
 
 
-@app.command("verify")
+@command("verify")
 @user_errors
 def verify_command(
     checkpoint: Annotated[str, typer.Option(help="Checkpoint alias (vctk, dns3, dns3-stream) or path.")],
@@ -61,7 +61,9 @@ def verify_command(
     onnx_path: Annotated[
         Path | None, typer.Option("--onnx", help="Verify this exported graph instead of exporting the checkpoint now.")
     ] = None,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write the full result as JSON.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", metavar="FILE", help="Write the full result as JSON.")
+    ] = None,
     tol_spectrum: Annotated[float, typer.Option(help="Max abs error allowed on the spectrum.")] = _DEFAULTS.spectrum,
     tol_waveform: Annotated[float, typer.Option(help="Max abs error allowed on the waveform.")] = _DEFAULTS.waveform,
     max_slowdown: Annotated[
@@ -73,7 +75,9 @@ def verify_command(
     variant: Annotated[str, typer.Option(help="Module exported now: export or stream.")] = "export",
     simplifier: Annotated[str, typer.Option(help="Clean-up when exporting now: onnxslim, onnxsim, none.")] = "onnxslim",
 ) -> None:
-    """Check that offline -> streaming -> ONNX kept the numbers and the speed; exit 1 when a check fails.
+    """Check that offline -> streaming -> ONNX kept the numbers.
+
+    Numbers and speed are checked; exit status 1 when a check fails.
 
     Every stage is compared with offline PyTorch on the spectrum and the
     waveform (a stage whose output holds NaN or Inf fails, naming the first

@@ -91,6 +91,12 @@ class PairedDirDataset(Dataset):
         self._cache = ResampleCache(cache_dir or default_cache_dir())
         self._utterances = [self._utterance(name) for name in self._names()[:limit]]
 
+    def notices(self) -> list[str]:
+        """Without a manifest nothing pins the files: say so, since results then depend on whatever is there."""
+        if self.manifest is None:
+            return [f"{self.root}: no {FILE_NAME}; the files are used as found, not checked against sha256"]
+        return []
+
     def _manifest_path(self, manifest: bool | str | Path | None) -> Path | None:
         default = self.root / FILE_NAME
         if manifest is None:

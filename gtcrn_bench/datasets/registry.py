@@ -46,6 +46,11 @@ class Dataset(ABC):
         """Whether the set has clean references (False: a reference-free, noisy-only set)."""
         return True
 
+    def notices(self) -> list[str]:
+        """What a user should know before the run starts (e.g. no manifest: files are not checked); shown on
+        the console. The default has nothing to say."""
+        return []
+
 
 Factory = Callable[..., Dataset]
 F = TypeVar("F", bound=Factory)

@@ -30,6 +30,7 @@ BUILTIN_MODULES = (
     "gtcrn_bench.runners.gtcrn",
     "gtcrn_bench.runners.onnx",
     "gtcrn_bench.runners.converted",
+    "gtcrn_bench.runners.streaming_onnx",
     *(
         f"gtcrn_bench.runners.baselines.{name}"
         for name in ("rnnoise", "deepfilternet", "dtln", "speex", "spectral_gate", "sherpa")

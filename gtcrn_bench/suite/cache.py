@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,13 @@ import numpy as np
 
 from gtcrn_bench import __version__
 from gtcrn_bench.files import atomic_path
+from gtcrn_bench.runners.base import Runner
+from gtcrn_bench.store import home
+
+
+def default_cache_dir() -> Path:
+    """``<store home>/cache/enhanced``: shared by every run, so a rerun or a report reuses the audio."""
+    return home() / "cache" / "enhanced"
 
 
 def cache_key(wave: np.ndarray, output_identity: dict[str, Any]) -> str:
@@ -47,3 +55,24 @@ class AudioCache:
     def put(self, key: str, wave: np.ndarray) -> None:
         with atomic_path(self._path(key)) as tmp:
             np.save(tmp, wave.astype(np.float32, copy=False))
+
+
+def enhance_cached(
+    cache: AudioCache, runner: Runner, noisy: np.ndarray, identity: dict[str, Any] | None = None
+) -> tuple[np.ndarray, float | None]:
+    """``runner``'s checked output for ``noisy``: from ``cache`` when this exact input and runner ran before,
+    else computed (:meth:`~Runner.enhance`) and stored.
+
+    Returns the audio and the processing time in seconds (None when cached).
+    ``identity``: the runner's :meth:`~Runner.output_identity` when the caller
+    already has it (it may hash model files).
+    """
+    key = cache_key(noisy, identity if identity is not None else runner.output_identity())
+    cached = cache.get(key)
+    if cached is not None:
+        return cached, None
+    start = time.perf_counter()
+    out = runner.enhance(noisy)  # checked: NaN/Inf named by sample (or frame), length equal to the input's
+    elapsed = time.perf_counter() - start
+    cache.put(key, out)
+    return out, elapsed

@@ -18,7 +18,7 @@ import os
 import re
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -86,6 +86,43 @@ class LatencyConfig(_Strict):
     warmup: int = Field(100, ge=0)
 
 
+class ExecutorConfig(_Strict):
+    """Where the pairs are evaluated: the local supervised pool (default) or a Dask cluster.
+
+    ``scheduler`` (``tcp://`` or ``tls://HOST:PORT``) names an existing Dask
+    cluster; omitted with ``kind: dask``, an embedded cluster is started on
+    localhost. ``tls_ca``/``tls_cert``/``tls_key``: PEM files for a TLS cluster.
+    """
+
+    kind: Literal["local", "dask"] = "local"
+    scheduler: str | None = None
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+
+class ListenConfig(_Strict):
+    """The listening section of report.html: which utterances get audio players and spectrograms.
+
+    ``pick``: ``spread`` (evenly over the noisy input's score, the default),
+    ``worst`` / ``best`` (lowest / highest mean score of the systems), or
+    ``differ`` (where the two ``systems`` disagree most; default: the first
+    GTCRN entry and the best other system). The score is PESQ-WB when the run
+    has it, else the first metric it has.
+    """
+
+    count: int = Field(12, ge=0, description="utterances with players (0: no listening section)")
+    pick: Literal["spread", "worst", "best", "differ"] = "spread"
+    systems: list[str] | None = Field(None, min_length=2, max_length=2, description="the two entries 'differ' compares")
+    format: Literal["opus", "flac"] = "opus"
+
+
+class ReportConfig(_Strict):
+    """What report.html holds beyond the tables."""
+
+    listen: ListenConfig = ListenConfig()
+
+
 class Suite(_Strict):
     """A whole suite file."""
 
@@ -97,6 +134,12 @@ class Suite(_Strict):
     complexity: bool = True
     latency: LatencyConfig | None = None
     threads: int = Field(1, gt=0, description="torch/onnxruntime threads per worker process")
+    timeout_s: float = Field(
+        600, gt=0, description="seconds one (runner, utterance) pair may take before its worker is killed"
+    )
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+
+    report: ReportConfig = ReportConfig()
 
     @field_validator("runners")
     @classmethod
@@ -119,6 +162,15 @@ class Suite(_Strict):
         duplicates = sorted({k for k in keys if keys.count(k) > 1})
         if duplicates:
             raise ValueError(f"runner entries {duplicates} appear twice: give them distinct 'label's")
+        return self
+
+    @model_validator(mode="after")
+    def _listen_systems_exist(self) -> Suite:
+        """report.listen.systems name entries of this suite (by key), so 'differ' knows what to compare."""
+        keys = [r.key for r in self.runners]
+        unknown = [k for k in self.report.listen.systems or [] if k not in keys]
+        if unknown:
+            raise ValueError(f"report.listen.systems: {unknown} are not runner entries of this suite ({keys})")
         return self
 
     @property

@@ -5,15 +5,18 @@ from __future__ import annotations
 from rich.markup import escape
 from rich.table import Table
 
-from gtcrn_bench.cli.app import app, console, user_errors
+from gtcrn_bench.cli.app import command, console, user_errors
 from gtcrn_bench.runners import registry
 from gtcrn_bench.runners.base import FrameRunner
 
 
-@app.command("list")
+@command("list")
 @user_errors
 def list_runners() -> None:
-    """Show every registered runner: kind (offline or frame-wise), parameters with defaults, description."""
+    """List the runners and their parameters.
+
+    For each registered runner: kind (offline or frame-wise), parameters with defaults, description.
+    """
     table = Table(title="Runners")
     for column in ("name", "kind", "parameters", "description"):
         table.add_column(column)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gtcrn_bench.cli.app import console, user_errors
+from gtcrn_bench.cli.app import command, console, user_errors
 from gtcrn_bench.cli.fetch import fetch_app
 from gtcrn_bench.datasets.vctk_demand import DATASHARE_URL
 from gtcrn_bench.datasets.vctk_fetch import fetch_vctk_demand
@@ -20,7 +20,7 @@ def _names(names: list[str]) -> str:
     return ", ".join(names[:SHOWN]) + more
 
 
-@fetch_app.command("vctk-demand")
+@command("vctk-demand", group=fetch_app)
 @user_errors
 def fetch_vctk_demand_command(
     source: Annotated[
@@ -38,7 +38,9 @@ def fetch_vctk_demand_command(
     ] = None,
     keep_archives: Annotated[bool, typer.Option(help="Keep the downloaded zip archives in DEST/archives.")] = False,
 ) -> None:
-    """Fetch the VoiceBank+DEMAND test set (824 pairs, Edinburgh DataShare 10283/2791), resampled to 16 kHz.
+    """Fetch the VoiceBank+DEMAND test set (824 pairs).
+
+    From Edinburgh DataShare 10283/2791, resampled to 16 kHz.
 
     Re-running skips finished work and resumes an interrupted download or conversion.
     """

