@@ -16,24 +16,30 @@ from gtcrn_bench.files import atomic_write_text, write_json
 @app.command("conversions")
 @user_errors
 def conversions_command(
-    checkpoint: Annotated[str, typer.Option(help="Checkpoint the targets are built from (alias or path).")] = (
-        "dns3-stream"
-    ),
+    checkpoint: Annotated[
+        str, typer.Option(metavar="NAME", help="Checkpoint the targets are built from (alias or path).")
+    ] = ("dns3-stream"),
     reference_checkpoint: Annotated[
-        str | None, typer.Option(help="Checkpoint of the float32 PyTorch reference (default: --checkpoint).")
+        str | None,
+        typer.Option(metavar="NAME", help="Checkpoint of the float32 PyTorch reference (default: --checkpoint)."),
     ] = None,
-    targets: Annotated[str | None, typer.Option(help="Comma-separated targets (default: all).")] = None,
-    data: Annotated[Path | None, typer.Option(help="Folder with clean/ and noisy/ pairs.")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Use the first N pairs.")] = None,
+    targets: Annotated[str | None, typer.Option(metavar="LIST", help="Comma-separated targets (default: all).")] = None,
+    data: Annotated[Path | None, typer.Option(metavar="DIR", help="Folder with clean/ and noisy/ pairs.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, metavar="N", help="Use the first N pairs.")] = None,
     calibration: Annotated[
-        str | None, typer.Option(help="Calibration audio folder for int8 (default: --data), or 'silence'.")
+        str | None,
+        typer.Option(metavar="DIR", help="Calibration audio folder for int8 (default: --data), or 'silence'."),
     ] = None,
-    latency_frames: Annotated[int, typer.Option(min=10, help="Frames timed per target.")] = 2000,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write everything measured as JSON.")] = None,
+    latency_frames: Annotated[int, typer.Option(min=10, metavar="N", help="Frames timed per target.")] = 2000,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", metavar="FILE", help="Write everything measured as JSON.")
+    ] = None,
     html_out: Annotated[
-        Path | None, typer.Option("--html", help="Write the table and a quality-vs-speed plot.")
+        Path | None, typer.Option("--html", metavar="FILE", help="Write the table and a quality-vs-speed plot.")
     ] = None,
-    markdown_out: Annotated[Path | None, typer.Option("--markdown", help="Write the table as Markdown.")] = None,
+    markdown_out: Annotated[
+        Path | None, typer.Option("--markdown", metavar="FILE", help="Write the table as Markdown.")
+    ] = None,
 ) -> None:
     """Build each conversion target from the checkpoint, check it against the float32 PyTorch streaming model.
 

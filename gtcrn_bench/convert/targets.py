@@ -25,14 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import Tensor, nn
-
-from gtcrn_bench.convert.calibration import CalibrationSet
 from gtcrn_bench.errors import ConfigError
-from gtcrn_bench.onnx.interface import CACHE_SHAPES, MIX_SHAPE
+
+if TYPE_CHECKING:
+    from gtcrn_bench.convert.calibration import CalibrationSet
 
 
 @dataclass(frozen=True)
@@ -250,43 +248,6 @@ def _openvino_int8(inputs: BuildInputs) -> Built:
     return Built(out, (out, out.with_suffix(".bin")), {"kept_float": kept, "calibration": calibration.describe()})
 
 
-class FlatCacheStream(nn.Module):
-    """The lean export form behind an interface of rank <= 2 (no batch axis): what ncnn and LiteRT can hold.
-
-    ncnn tensors have at most 4 axes and no batch axis, so the published 5-D
-    conv_cache cannot pass through; flattened here (mix (257, 2), conv_cache
-    (32, 528), tra_cache (6, 16), inter_cache (66, 16)) and restored inside.
-    The module is :func:`~gtcrn_bench.models.fast_stream.to_lean_stream`: its
-    GRUs are written as steps of plain operators (no ``nn.GRU``, which ncnn
-    runs only without a batch axis and TFLite lacks).
-    """
-
-    FLAT: ClassVar[dict[str, tuple[int, int]]] = {
-        "mix": (257, 2),
-        "conv_cache": (32, 528),
-        "tra_cache": (6, 16),
-        "inter_cache": (66, 16),
-    }
-
-    def __init__(self, checkpoint: Path) -> None:
-        from gtcrn_bench.models.checkpoint import load_gtcrn
-        from gtcrn_bench.models.fast_stream import to_lean_stream
-
-        super().__init__()
-        self.stream = to_lean_stream(load_gtcrn(checkpoint))
-        for conv in (self.stream.de3, self.stream.de4):
-            conv.as_plain_conv = True
-
-    def forward(self, mix: Tensor, conv: Tensor, tra: Tensor, inter: Tensor) -> tuple[Tensor, ...]:
-        shapes = (MIX_SHAPE, *CACHE_SHAPES.values())
-        outs = self.stream(*(x.reshape(s) for x, s in zip((mix, conv, tra, inter), shapes, strict=True)))
-        return tuple(o.reshape(f) for o, f in zip(outs, self.FLAT.values(), strict=True))
-
-    @classmethod
-    def example(cls) -> tuple[Tensor, ...]:
-        return tuple(torch.zeros(shape) for shape in cls.FLAT.values())
-
-
 # layer types pnnx writes that are not ncnn layers (pnnx's own, or PyTorch ops it passed through)
 _NOT_NCNN = ("torch.", "aten::", "Tensor.", "pnnx.")
 
@@ -294,6 +255,8 @@ _NOT_NCNN = ("torch.", "aten::", "Tensor.", "pnnx.")
 def _ncnn(inputs: BuildInputs) -> Built:
     """pnnx traces the flat-interface lean form and writes ncnn's param/bin; refused if ops ncnn lacks remain."""
     import pnnx
+
+    from gtcrn_bench.convert.flat import FlatCacheStream
 
     module = FlatCacheStream(inputs.checkpoint).eval()
     traced = inputs.out_dir / "gtcrn.pt"
@@ -322,6 +285,8 @@ def _litert(inputs: BuildInputs) -> Built:
     zero-stuffed form (:meth:`~gtcrn_bench.models.export_stream.FoldedConv1d.stuffed`).
     """
     import litert_torch
+
+    from gtcrn_bench.convert.flat import FlatCacheStream
 
     module = FlatCacheStream(inputs.checkpoint).eval()
     out = inputs.out_dir / "gtcrn.tflite"
