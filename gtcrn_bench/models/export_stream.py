@@ -165,10 +165,8 @@ class GTBlockStep(nn.Module):
         self.temporal = TemporalConv(block.depth_conv, block.depth_bn, block.depth_act, block.dilation)
         self.point2 = FoldedConv1d(block.point_conv2, block.point_bn2)
         self.att_gru = block.tra.att_gru
-        # a linear layer as nn.Linear exports it (Gemm, weight as B with transB): onnxruntime's static int8
-        # takes per-channel scales along B's first axis and failed on the weight given as A (bias shape mismatch)
         self.att_weight = _frozen(block.tra.att_fc.weight)  # (8, 16)
-        self.att_bias = _frozen(block.tra.att_fc.bias)  # (8,)
+        self.att_bias = _frozen(block.tra.att_fc.bias.reshape(HALF, 1))
 
     def forward(self, x: Tensor, history: Tensor, h: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """x (1, 16, 33), history (1, 16, 2d * 33), attention state h (1, 1, 16) -> output, history, state."""
@@ -177,7 +175,7 @@ class GTBlockStep(nn.Module):
         y = self.point2(self.temporal(window))
         energy = y.pow(2).mean(dim=-1).reshape(1, 1, HALF)
         h_new = self.att_gru(energy, h)[1]
-        gain = torch.sigmoid(F.linear(h_new.reshape(1, 2 * HALF), self.att_weight, self.att_bias)).reshape(HALF, 1)
+        gain = torch.sigmoid(torch.addmm(self.att_bias, self.att_weight, h_new.reshape(2 * HALF, 1)))  # (8, 1)
         # channel interleave: row 2c = processed channel c, row 2c + 1 = passed-through channel c
         out = torch.cat([y * gain, x2], dim=2).reshape(1, CHANNELS, WIDTH)
         return out, window[:, :, WIDTH:], h_new
