@@ -19,7 +19,8 @@ nox.options.reuse_existing_virtualenvs = True
 
 def install_project(session: nox.Session) -> None:
     session.install(TORCH)
-    session.install("-e", ".[all,dev]")
+    # the conversion extras (nncf, litert-torch) accept other torch versions: the constraint keeps this one
+    session.install("-c", "constraints-torch.txt", "-e", ".[all,dev]")
     session.install("--no-deps", *NO_DEPS)
 
 

@@ -87,15 +87,42 @@ class FoldedConv1d(nn.Module):
             weight = weight * scale.reshape(-1, 1, 1)
         self.weight = _frozen(weight)
         self.bias = _frozen(conv.bias.detach() * scale + shift)
+        #: run a transposed convolution as an ordinary one on the zero-stuffed input (see :meth:`stuffed`)
+        self.as_plain_conv = False
+        if self.transposed and conv.output_padding[1] != 0:
+            raise ValueError("a transposed convolution with output padding is not supported")
         self.stride = conv.stride[1]
         self.padding = 1 if sfe else conv.padding[1]
         self.groups = conv.groups
+        if self.transposed:
+            self.plain_weight = _frozen(self._plain_weight())
         # a one-parameter PReLU is a leaky ReLU, which onnxruntime fuses into the convolution
         self.slope = float(act.weight.detach().item()) if isinstance(act, nn.PReLU) else None
         self.tanh = isinstance(act, nn.Tanh)
 
+    def _plain_weight(self) -> Tensor:
+        """The transposed kernel as an ordinary one: per group (in, out, k) -> (out, in, k), flipped in time."""
+        per_group = self.weight.shape[0] // self.groups
+        parts = [w.transpose(0, 1).flip(-1) for w in self.weight.split(per_group, dim=0)]
+        return torch.cat(parts, dim=0)
+
+    def stuffed(self, x: Tensor) -> Tensor:
+        """A strided transposed convolution as a convolution of the input with stride - 1 zeros after each sample.
+
+        LiteRT's converter cannot lower PyTorch's grouped transposed convolution
+        (an MHLO convolution with input dilation); this form is ordinary
+        operators only, equal to it to float32 round-off.
+        """
+        n = x.shape[-1]
+        spread = F.pad(x.unsqueeze(-1), (0, self.stride - 1)).reshape(x.shape[0], x.shape[1], n * self.stride)
+        spread = spread[..., : (n - 1) * self.stride + 1]
+        pad = self.weight.shape[-1] - 1 - self.padding
+        return F.conv1d(spread, self.plain_weight, self.bias, 1, pad, groups=self.groups)
+
     def forward(self, x: Tensor) -> Tensor:
-        if self.transposed:
+        if self.transposed and self.as_plain_conv:
+            y = self.stuffed(x)
+        elif self.transposed:
             y = F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding, groups=self.groups)
         else:
             y = F.conv1d(x, self.weight, self.bias, self.stride, self.padding, groups=self.groups)

@@ -155,16 +155,24 @@ def _lean(block: GTBlockStep | DPGRNNStep) -> None:
         block.inter_rnn = GRUStep(block.inter_rnn)
 
 
+def to_lean_stream(offline: GTCRN) -> nn.Module:
+    """The export-oriented module with the lean recurrences and tap convolutions, not traced.
+
+    It has no ``nn.GRU`` left, which converters without a batched GRU (ncnn) need.
+    """
+    module = to_export_stream(offline)
+    for block in [*module.encoder, *module.decoder, module.dpgrnn1, module.dpgrnn2]:
+        _lean(block)
+    return module.eval()
+
+
 def to_fast_stream(offline: GTCRN) -> torch.jit.ScriptModule:
     """The frozen TorchScript frame-by-frame GTCRN (published interface) built from an offline model's weights.
 
     Call it under ``torch.inference_mode()``; like the other forms it never
     modifies the caches it is given and returns new ones.
     """
-    module = to_export_stream(offline)
-    for block in [*module.encoder, *module.decoder, module.dpgrnn1, module.dpgrnn2]:
-        _lean(block)
-    module.eval()
+    module = to_lean_stream(offline)
     example = (torch.zeros(1, 257, 1, 2), *zero_caches())
     # TorchScript is deprecated in favour of torch.compile, which measured worse here for this model:
     # ~2 minutes of compilation and 1.7 ms per frame against ~1.2 ms frozen (torch 2.13, one thread)

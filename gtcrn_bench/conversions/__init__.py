@@ -1,0 +1,1 @@
+"""``gtcrn-bench conversions``: every deployment target checked for numbers, quality and speed in one run."""
