@@ -14,7 +14,7 @@ from pathlib import Path
 import platformdirs
 
 from gtcrn_bench.download import copy_verified, download, verify_sha256
-from gtcrn_bench.errors import CheckpointError, ChecksumError, did_you_mean
+from gtcrn_bench.errors import CheckpointError, ChecksumError, ConfigError, did_you_mean
 
 GTCRN_REPO = "Xiaobin-Rong/gtcrn"
 GTCRN_COMMIT = "3862c44"
@@ -124,8 +124,14 @@ def fetch(aliases: list[str] | None = None, *, source: Path | None = None, base_
     """Put artefacts in the store: copied from a local clone ``source`` or downloaded.
 
     Files already present with the right hash are kept; every new file is
-    verified against its pinned sha256 before it takes its place.
+    verified against its pinned sha256 before it takes its place. An unknown alias is refused before
+    anything is fetched.
     """
+    for alias in aliases or []:
+        if alias not in ARTEFACTS:
+            raise ConfigError(
+                f"unknown alias '{alias}'{did_you_mean(alias, ARTEFACTS)} (known: {', '.join(ARTEFACTS)})"
+            )
     fetched = []
     for alias in aliases or list(ARTEFACTS):
         art = ARTEFACTS[alias]
