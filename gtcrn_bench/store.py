@@ -1,8 +1,9 @@
-"""The model store: published GTCRN artefacts pinned by sha256, under ``$GTCRN_BENCH_HOME``.
+"""The model store: published artefacts pinned by sha256, under ``$GTCRN_BENCH_HOME``.
 
-Files keep the layout of the published repository (commit 3862c44) below
-``<home>/models/gtcrn``, so ``fetch --from`` can take a clone of that repository.
-Everywhere a model is named, an alias or a path works.
+Two repositories are pinned: GTCRN's (commit 3862c44) and UL-UNAS's, its
+successor by the same authors (commit 00f7c70). Files keep each repository's
+layout below ``<home>/models/<repository>``, so ``fetch --from`` can take a
+clone of either. Everywhere a model is named, an alias or a path works.
 """
 
 from __future__ import annotations
@@ -16,19 +17,36 @@ import platformdirs
 from gtcrn_bench.download import copy_verified, download, verify_sha256
 from gtcrn_bench.errors import CheckpointError, ChecksumError, ConfigError, did_you_mean
 
-GTCRN_REPO = "Xiaobin-Rong/gtcrn"
-GTCRN_COMMIT = "3862c44"
-DEFAULT_BASE_URL = f"https://raw.githubusercontent.com/{GTCRN_REPO}/{GTCRN_COMMIT}"
+
+@dataclass(frozen=True)
+class Repository:
+    """A published repository whose files the store pins: where its raw files are, and a file only it has."""
+
+    folder: str  # below <home>/models
+    github: str
+    commit: str
+    marker: str  # a path that tells a clone of this repository from a clone of another
+
+    @property
+    def base_url(self) -> str:
+        return f"https://raw.githubusercontent.com/{self.github}/{self.commit}"
+
+
+GTCRN = Repository("gtcrn", "Xiaobin-Rong/gtcrn", "3862c44", "stream/onnx_models/gtcrn_simple.onnx")
+UL_UNAS = Repository("ul-unas", "Xiaobin-Rong/ul-unas", "00f7c70", "ulunas_onnx/onnx_models/ulunas_stream_simple.onnx")
+REPOSITORIES = (GTCRN, UL_UNAS)
+DEFAULT_BASE_URL = GTCRN.base_url
 
 
 @dataclass(frozen=True)
 class Artefact:
-    """A pinned file of the published GTCRN repository."""
+    """A pinned file of a published repository."""
 
     alias: str
     repo_path: str
     sha256: str
     description: str
+    repository: Repository = GTCRN
 
 
 ARTEFACTS: dict[str, Artefact] = {
@@ -76,6 +94,27 @@ ARTEFACTS: dict[str, Artefact] = {
             "fcc240b64e728243b35e018eebf3f4e2ae889f0013d588f4c27448b6f0bef4dc",
             "published offline enhancement of test-mix (dns3-stream weights)",
         ),
+        Artefact(
+            "ul-unas-onnx",
+            "ulunas_onnx/onnx_models/ulunas_stream_simple.onnx",
+            "f2e804d54d6a88f4f82f44d86c9f1cf646db2509bfca935cfbfc5fcd8cbfac3b",
+            "UL-UNAS streaming ONNX export (simplified; DNS3 weights)",
+            UL_UNAS,
+        ),
+        Artefact(
+            "ul-unas-onnx-raw",
+            "ulunas_onnx/onnx_models/ulunas_stream.onnx",
+            "c01acec2b279802f4df99d9470624c70b0b4f0d03ecbd77fbbbc0361216e49f5",
+            "UL-UNAS streaming ONNX export (before simplification)",
+            UL_UNAS,
+        ),
+        Artefact(
+            "ul-unas-dns3",
+            "checkpoints/model_trained_on_dns3.tar",
+            "9a0656bf8e88d36865792d3065fed9bc33d5ab85e11ae3a1ae085b928fdb49a8",
+            "UL-UNAS checkpoint trained on DNS3",
+            UL_UNAS,
+        ),
     )
 }
 
@@ -86,14 +125,24 @@ def home() -> Path:
     return Path(env).expanduser() if env else Path(platformdirs.user_cache_dir("gtcrn-bench"))
 
 
-def models_dir() -> Path:
-    """Where the GTCRN artefacts live, in the published repository's layout."""
-    return home() / "models" / "gtcrn"
+def models_dir(repository: Repository = GTCRN) -> Path:
+    """Where a repository's artefacts live, in its own layout."""
+    return home() / "models" / repository.folder
 
 
 def store_path(alias: str) -> Path:
     """Where an alias's file is (or would be) in the store."""
-    return models_dir() / ARTEFACTS[alias].repo_path
+    art = ARTEFACTS[alias]
+    return models_dir(art.repository) / art.repo_path
+
+
+def repository_of(source: Path) -> Repository:
+    """The pinned repository ``source`` is a clone (or copy) of, told by a file only that one has."""
+    for repository in REPOSITORIES:
+        if (source / repository.marker).is_file():
+            return repository
+    markers = "; ".join(f"{r.github}: {r.marker}" for r in REPOSITORIES)
+    raise CheckpointError(f"{source}: not a clone of a pinned repository (none of these files is there: {markers})")
 
 
 def is_available(alias: str) -> bool:
@@ -109,7 +158,7 @@ def resolve(name_or_path: str | Path) -> Path:
         if not path.is_file():
             raise CheckpointError(
                 f"'{name}' is not in the model store ({path}); run `gtcrn-bench fetch models` "
-                "(or `gtcrn-bench fetch models --from DIR` with a clone of the GTCRN repository)"
+                f"(or `gtcrn-bench fetch models --from DIR` with a clone of {ARTEFACTS[name].repository.github})"
             )
         verify_sha256(path, ARTEFACTS[name].sha256)
         return path
@@ -120,12 +169,26 @@ def resolve(name_or_path: str | Path) -> Path:
     raise CheckpointError(f"'{name}' is neither a file nor a known alias{hint} ({', '.join(ARTEFACTS)})")
 
 
+def default_aliases(source: Path | None, base_url: str | None) -> list[str]:
+    """What ``fetch`` gets when no alias is named: a clone's own repository's files, a mirror's GTCRN files,
+    else every pinned file."""
+    if source is not None:
+        repository = repository_of(Path(source))
+        return [a for a, art in ARTEFACTS.items() if art.repository == repository]
+    if base_url is not None:
+        return [a for a, art in ARTEFACTS.items() if art.repository == GTCRN]
+    return list(ARTEFACTS)
+
+
 def fetch(aliases: list[str] | None = None, *, source: Path | None = None, base_url: str | None = None) -> list[Path]:
     """Put artefacts in the store: copied from a local clone ``source`` or downloaded.
 
-    Files already present with the right hash are kept; every new file is
-    verified against its pinned sha256 before it takes its place. An unknown alias is refused before
-    anything is fetched.
+    Without ``aliases``: from a clone, the files of the repository it is a clone
+    of; from a mirror (``base_url``, GTCRN's raw files), GTCRN's; else every
+    pinned file from its repository on GitHub. Files already present with the
+    right hash are kept; every new file is verified against its pinned sha256
+    before it takes its place. An unknown alias is refused before anything
+    is fetched.
     """
     for alias in aliases or []:
         if alias not in ARTEFACTS:
@@ -133,7 +196,7 @@ def fetch(aliases: list[str] | None = None, *, source: Path | None = None, base_
                 f"unknown alias '{alias}'{did_you_mean(alias, ARTEFACTS)} (known: {', '.join(ARTEFACTS)})"
             )
     fetched = []
-    for alias in aliases or list(ARTEFACTS):
+    for alias in aliases or default_aliases(source, base_url):
         art = ARTEFACTS[alias]
         dest = store_path(alias)
         if dest.is_file():
@@ -146,7 +209,7 @@ def fetch(aliases: list[str] | None = None, *, source: Path | None = None, base_
         if source is not None:
             copy_verified(Path(source) / art.repo_path, dest, art.sha256)
         else:
-            url = f"{(base_url or DEFAULT_BASE_URL).rstrip('/')}/{art.repo_path}"
+            url = f"{(base_url or art.repository.base_url).rstrip('/')}/{art.repo_path}"
             download(url, dest, art.sha256, description=alias)
         fetched.append(dest)
     return fetched

@@ -17,6 +17,7 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GTCRN_BENCH_SHARED", ROOT.parent / "shared")).resolve()
 GTCRN_REPO = SHARED / "models" / "gtcrn"
+UL_UNAS_REPO = SHARED / "models" / "ul-unas"
 MINI = SHARED / "data" / "vctk-demand-mini"
 DATA_48K = SHARED / "data" / "vctk-demand-48k"
 
@@ -28,12 +29,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def model_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model store filled by `fetch --from ../shared/models/gtcrn`, used by every test."""
+    """A model store filled by `fetch --from` the shared GTCRN and UL-UNAS clones, used by every test."""
     from gtcrn_bench import store
 
     home = tmp_path_factory.mktemp("gtcrn-bench-home")
     os.environ["GTCRN_BENCH_HOME"] = str(home)
     store.fetch(source=GTCRN_REPO)
+    store.fetch(source=UL_UNAS_REPO)
     return home
 
 

@@ -156,7 +156,7 @@ def worker_state(tmp_path: Path, threads: int, **params: object) -> WorkerState:
         "dtln-like": RunnerEntry(name="test-onnx-default-threads"),
         "onnx": RunnerEntry(name="gtcrn-onnx", params=params),
     }
-    return WorkerState(WorkerSetup(entries, dataset=None, metric_names=[], cache_dir=tmp_path, threads=threads))
+    return WorkerState(WorkerSetup(entries, metric_names=[], threads=threads))
 
 
 def test_workers_build_runners_with_the_suites_thread_count(tmp_path: Path) -> None:

@@ -233,39 +233,6 @@ def test_a_reference_free_set_computes_the_reference_free_metrics_without_errors
     assert result.exit_code == 2 and "metrics: none can be computed on this dataset" in result.output
 
 
-_INTERRUPT_AFTER = {"calls": 0, "limit": 10**9}
-
-
-@register
-class InterruptingRunner(Runner):
-    """Acts like Ctrl-C arriving during its third utterance (in-process runs only)."""
-
-    name = "test-interrupting"
-
-    def __init__(self) -> None:
-        pass
-
-    def process(self, wave: np.ndarray) -> np.ndarray:
-        _INTERRUPT_AFTER["calls"] += 1
-        if _INTERRUPT_AFTER["calls"] > _INTERRUPT_AFTER["limit"]:
-            raise KeyboardInterrupt
-        return wave * 0.5
-
-
-def test_interrupted_run_keeps_rows_and_says_how_to_resume(tmp_path: Path) -> None:
-    suite = write_suite(tmp_path / "s.yaml", MINI, [{"name": "test-interrupting"}], metrics=["si_sdr", "stoi"])
-    out = tmp_path / "out"
-    _INTERRUPT_AFTER.update(calls=0, limit=2)
-    result = cli.invoke(app, ["run", str(suite), "--out", str(out), "--limit", "4", "-j", "1"])
-    assert result.exit_code == 130
-    assert "--resume" in result.output
-    assert len(pd.read_csv(out / "per_utterance.csv")) == 2
-    _INTERRUPT_AFTER.update(calls=0, limit=10**9)
-    result = cli.invoke(app, ["run", str(suite), "--out", str(out), "--limit", "4", "-j", "1", "--resume"])
-    assert result.exit_code == 0, result.output
-    assert len(pd.read_csv(out / "per_utterance.csv")) == 4
-
-
 @register
 class NaNAfterOneSecond(Runner):
     """A broken model: NaN from sample 16000 on."""

@@ -1,4 +1,4 @@
-"""``gtcrn-bench fetch models``: GTCRN's published checkpoints, ONNX graphs and test wavs into the store."""
+"""``gtcrn-bench fetch models``: GTCRN's and UL-UNAS's checkpoints, ONNX graphs and test wavs into the store."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def fetch_models(
     source: Annotated[
         Path | None,
         typer.Option(
-            "--from", help="A local clone or copy of the GTCRN repository to copy from instead of downloading."
+            "--from",
+            metavar="DIR",
+            help="A local clone of GTCRN's or UL-UNAS's repository: its pinned files are copied, not downloaded.",
         ),
     ] = None,
     base_url: Annotated[
@@ -26,10 +28,12 @@ def fetch_models(
     ] = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="Fetch just these aliases (repeatable).")] = None,
 ) -> None:
-    """Fetch GTCRN's checkpoints, ONNX graphs and test wavs.
+    """Fetch GTCRN's and UL-UNAS's checkpoints, ONNX graphs and test wavs.
 
-    Each file is verified against its pinned sha256.
+    Each file is verified against its pinned sha256. With --from, the files of
+    the repository DIR is a clone of; with --base-url, GTCRN's from that mirror.
     """
-    paths = store.fetch(only or None, source=source, base_url=base_url)
-    for alias, path in zip(only or list(store.ARTEFACTS), paths, strict=True):
+    aliases = only or store.default_aliases(source, base_url)
+    paths = store.fetch(aliases, source=source, base_url=base_url)
+    for alias, path in zip(aliases, paths, strict=True):
         console.print(f"[green]ok[/green] {alias:<20} {path}")

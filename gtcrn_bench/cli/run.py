@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -29,6 +30,36 @@ def run(
         bool, typer.Option(help="Finish an interrupted run: keep its rows, compute the missing ones.")
     ] = False,
     strict: Annotated[bool, typer.Option(help="Exit with status 1 when any row has an error.")] = False,
+    retry_errors: Annotated[
+        bool, typer.Option(help="With --resume: compute the rows that have an error again.")
+    ] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            metavar="SECONDS", help="Seconds one pair may take before its worker is killed (suite: timeout_s)."
+        ),
+    ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(metavar="I/N", help="Compute shard I/N of the utterances only (merge shards with `merge`)."),
+    ] = None,
+    executor: Annotated[
+        str | None,
+        typer.Option(metavar="local|dask", help="local (worker processes here, the default) or dask (a Dask cluster)."),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS", help="Dask scheduler address (tcp:// or tls://); default: an embedded cluster."
+        ),
+    ] = None,
+    tls_ca: Annotated[str | None, typer.Option(metavar="PEM", help="Dask TLS: the CA certificate (PEM).")] = None,
+    tls_cert: Annotated[
+        str | None, typer.Option(metavar="PEM", help="Dask TLS: this client's certificate (PEM).")
+    ] = None,
+    tls_key: Annotated[
+        str | None, typer.Option(metavar="PEM", help="Dask TLS: this client's private key (PEM).")
+    ] = None,
     latency: Annotated[
         bool, typer.Option(help="Time every runner per frame after the quality rows (when the suite asks for it).")
     ] = True,
@@ -43,14 +74,24 @@ def run(
 
     Writes per_utterance.csv (each row the moment it is computed), summary.csv,
     report.md and metadata.json. Enhanced audio is cached by content, so rerunning
-    with other metrics does not enhance again. Ctrl-C keeps what was computed;
-    --resume finishes it.
+    with other metrics does not enhance again. Every pair runs in a supervised
+    worker process: a crash or a pair over --timeout becomes that row's error.
+    Ctrl-C keeps what was computed; --resume finishes it.
     """
     from gtcrn_bench.suite.engine import RunOptions, run_suite  # the whole pipeline: loaded when it runs
+    from gtcrn_bench.suite.shards import Shard
 
-    outcome = run_suite(
-        RunOptions(Path(suite), data, out, jobs, limit, resume, latency, latency_frames), console=err_console
+    options = RunOptions(Path(suite), data, out, jobs, limit, resume, latency, latency_frames)
+    options = replace(
+        options,
+        retry_errors=retry_errors,
+        timeout_s=timeout,
+        shard=None if shard is None else Shard.parse(shard),
+        executor=executor,
+        scheduler=scheduler,
+        tls=(tls_ca, tls_cert, tls_key),
     )
+    outcome = run_suite(options, console=err_console)
     console.print(
         f"{outcome.rows} rows ({outcome.computed} computed now, {outcome.errors} with errors) "
         f"in {outcome.wall_s:.1f} s -> {outcome.out_dir}"

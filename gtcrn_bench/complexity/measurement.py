@@ -132,10 +132,17 @@ SUMMARY_KEYS = ("kind", "convention", "source", "params_total", "params_trainabl
 def runner_figures(runner: Runner) -> dict[str, Any] | None:
     """What a report shows for a runner's size and compute: counted (``exact``), else published, else None."""
     counted = runner_complexity(runner)
-    if counted is not None:
-        return {k: counted.get(k) for k in SUMMARY_KEYS}
     countable = runner.countable()
     published = None if countable is None else countable.published
+    if counted is not None:
+        figures = {k: counted.get(k) for k in SUMMARY_KEYS}
+        if published is not None:  # the publication's own figures beside the count, with their source
+            figures["published"] = {
+                "params": published.params,
+                "macs_per_second": published.macs_per_second,
+                "source": published.source,
+            }
+        return figures
     if published is None or published.params is None:
         return None
     return {

@@ -22,6 +22,7 @@ Rules (each failure leaves the metric empty with a reason, the run goes on):
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -39,6 +40,8 @@ class MetricResults:
 
     values: dict[str, float | None]
     errors: dict[str, str] = field(default_factory=dict)
+    #: CPU seconds of this process spent in each group's computation (what a metric set costs)
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
     def fail(self, names: list[str], reason: str) -> None:
         for name in names:
@@ -150,7 +153,9 @@ def compute(
             continue
         pair = paired if first.needs_reference else blind
         assert pair is not None, "a reference metric passed the checks without a reference"
+        started = time.process_time()
         outcome = _run_group(first, pair)
+        results.cpu_s[first.group] = time.process_time() - started
         if isinstance(outcome, str):
             results.fail(member_names, outcome)
         else:

@@ -29,6 +29,7 @@ BUILTIN_MODULES = (
     "gtcrn_bench.runners.basic",
     "gtcrn_bench.runners.gtcrn",
     "gtcrn_bench.runners.onnx",
+    "gtcrn_bench.runners.streaming_onnx",
     *(
         f"gtcrn_bench.runners.baselines.{name}"
         for name in ("rnnoise", "deepfilternet", "dtln", "speex", "spectral_gate", "sherpa")

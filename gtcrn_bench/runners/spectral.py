@@ -21,21 +21,27 @@ from abc import abstractmethod
 import numpy as np
 
 from gtcrn_bench.runners.base import FrameRunner, ModelCall
-from gtcrn_bench.stft import HOP, N_FFT, N_FREQS, stft, window
+from gtcrn_bench.stft import HOP, N_FFT, stft, window
 
 _ENVELOPE_FLOOR = 1e-11  # torch.istft's own threshold for a usable window envelope
 
 
 class StreamingSTFT:
-    """Hop-by-hop STFT and overlap-add ISTFT matching the offline GTCRN convention."""
+    """Hop-by-hop STFT and overlap-add ISTFT matching the offline GTCRN convention.
 
-    def __init__(self) -> None:
-        self.window = window().numpy().astype(np.float32)
+    ``window``: the analysis and synthesis window (default GTCRN's sqrt-Hann of
+    512); its length is the FFT size and the hop is half of it.
+    """
+
+    def __init__(self, window_values: np.ndarray | None = None) -> None:
+        self.window = window().numpy().astype(np.float32) if window_values is None else window_values
+        self.n_fft = self.window.size
+        self.hop = self.n_fft // 2
         self.window_sq = self.window**2
-        self.frame = np.zeros(N_FFT, dtype=np.float32)
-        self.ola = np.zeros(N_FFT, dtype=np.float32)
-        self.envelope = np.zeros(N_FFT, dtype=np.float32)
-        self.spec = np.zeros((1, N_FREQS, 1, 2), dtype=np.float32)
+        self.frame = np.zeros(self.n_fft, dtype=np.float32)
+        self.ola = np.zeros(self.n_fft, dtype=np.float32)
+        self.envelope = np.zeros(self.n_fft, dtype=np.float32)
+        self.spec = np.zeros((1, self.n_fft // 2 + 1, 1, 2), dtype=np.float32)
         self.started = False
 
     def reset(self) -> None:
@@ -52,18 +58,18 @@ class StreamingSTFT:
         return self.spec
 
     def analysis(self, hop: np.ndarray) -> np.ndarray:
-        """One hop of 256 samples -> the (1, 257, 1, 2) spectrum of the frame it completes.
+        """One hop (256 samples for GTCRN) -> the (1, 257, 1, 2) spectrum of the frame it completes.
 
         The returned array is reused by the next call: copy it to keep it.
         """
         if self.started:
-            self.frame[:HOP] = self.frame[HOP:]
+            self.frame[: self.hop] = self.frame[self.hop :]
         else:
             # reflect padding of the start; index 0 (x[256], not yet known) is under the window's zero
             self.frame[0] = 0.0
-            self.frame[1:HOP] = hop[HOP - 1 : 0 : -1]
+            self.frame[1 : self.hop] = hop[self.hop - 1 : 0 : -1]
             self.started = True
-        self.frame[HOP:] = hop
+        self.frame[self.hop :] = hop
         return self._analyse(self.frame)
 
     def last_frame(self, tail: np.ndarray) -> np.ndarray:
@@ -73,13 +79,14 @@ class StreamingSTFT:
         one full hop must have been analysed.
         """
         seen = np.concatenate([self.frame, tail])  # the padded signal from the last frame's start on
-        extended = np.concatenate([seen, seen[-2::-1][: HOP - tail.size]])
-        return self._analyse(extended[HOP:])
+        extended = np.concatenate([seen, seen[-2::-1][: self.hop - tail.size]])
+        return self._analyse(extended[self.hop :])
 
-    def synthesis(self, spec: np.ndarray, n_out: int = HOP) -> np.ndarray:
+    def synthesis(self, spec: np.ndarray, n_out: int | None = None) -> np.ndarray:
         """Overlap-add one enhanced frame; returns the next ``n_out`` completed samples."""
+        n_out = self.hop if n_out is None else n_out
         bins = spec[0, :, 0, 0] + 1j * spec[0, :, 0, 1]
-        self.ola += np.fft.irfft(bins, N_FFT).astype(np.float32) * self.window
+        self.ola += np.fft.irfft(bins, self.n_fft).astype(np.float32) * self.window
         self.envelope += self.window_sq
         env = self.envelope[:n_out]
         out = np.divide(self.ola[:n_out], env, out=np.zeros(n_out, np.float32), where=env > _ENVELOPE_FLOOR)
@@ -126,4 +133,4 @@ class SpectralFrameRunner(FrameRunner):
         return self.stft.synthesis(self.step(self.stft.analysis(hop)))
 
     def flush(self, tail: np.ndarray) -> np.ndarray:
-        return self.stft.synthesis(self.step(self.stft.last_frame(tail)), n_out=N_FFT)
+        return self.stft.synthesis(self.step(self.stft.last_frame(tail)), n_out=self.stft.n_fft)

@@ -86,6 +86,21 @@ class LatencyConfig(_Strict):
     warmup: int = Field(100, ge=0)
 
 
+class ExecutorConfig(_Strict):
+    """Where the pairs are evaluated: the local supervised pool (default) or a Dask cluster.
+
+    ``scheduler`` (``tcp://`` or ``tls://HOST:PORT``) names an existing Dask
+    cluster; omitted with ``kind: dask``, an embedded cluster is started on
+    localhost. ``tls_ca``/``tls_cert``/``tls_key``: PEM files for a TLS cluster.
+    """
+
+    kind: Literal["local", "dask"] = "local"
+    scheduler: str | None = None
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+
 class ListenConfig(_Strict):
     """The listening section of report.html: which utterances get audio players and spectrograms.
 
@@ -119,6 +134,11 @@ class Suite(_Strict):
     complexity: bool = True
     latency: LatencyConfig | None = None
     threads: int = Field(1, gt=0, description="torch/onnxruntime threads per worker process")
+    timeout_s: float = Field(
+        600, gt=0, description="seconds one (runner, utterance) pair may take before its worker is killed"
+    )
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+
     report: ReportConfig = ReportConfig()
 
     @field_validator("runners")

@@ -7,12 +7,12 @@ The tables and the report are built from that file at the end.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import json
-import multiprocessing
+import shlex
+import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,12 @@ from gtcrn_bench import metrics, provenance
 from gtcrn_bench.datasets import Dataset, open_dataset
 from gtcrn_bench.errors import ConfigError, GtcrnBenchError, InputError
 from gtcrn_bench.files import write_json
-from gtcrn_bench.runners.threads import thread_environment
 from gtcrn_bench.suite import rows as rowfile
-from gtcrn_bench.suite.cache import default_cache_dir
 from gtcrn_bench.suite.config import LatencyConfig, Suite, load_suite, resolve_suite
+from gtcrn_bench.suite.execution import CpuTally, Executor, pair_tasks, run_pairs
 from gtcrn_bench.suite.latency_stage import run_latency_stage
-from gtcrn_bench.suite.worker import WorkerSetup, build_entry, evaluate, init_worker
+from gtcrn_bench.suite.shards import Shard
+from gtcrn_bench.suite.worker import WorkerSetup, build_entry, runner_modules
 
 RESULTS_DIR = Path("results")
 NO_REFERENCE = "needs the clean reference; this dataset has none (reference-free)"
@@ -49,6 +49,16 @@ class RunOptions:
     resume: bool = False
     latency: bool = True  # False: --no-latency, whatever the suite says
     latency_frames: int | None = None  # --latency-frames: overrides (or turns on) the suite's latency stage
+    retry_errors: bool = False  # with resume: compute rows that have an error again
+    timeout_s: float | None = None  # per pair; None: the suite's timeout_s
+    shard: Shard | None = None
+    executor: str | None = None  # "local" or "dask"; None: the suite's executor.kind
+    scheduler: str | None = None  # a Dask scheduler address; None: the suite's, else an embedded cluster
+    tls: tuple[str | None, str | None, str | None] = (None, None, None)  # Dask TLS: CA, certificate, key
+
+
+#: the options a resumed run takes from the first run's metadata.json (given again, they must agree)
+RESUMED_OPTIONS = ("data", "limit", "shard", "executor")
 
 
 @dataclass(frozen=True)
@@ -217,6 +227,61 @@ def write_metadata(out_dir: Path, meta: dict[str, Any]) -> None:
     write_json(out_dir / "metadata.json", meta)
 
 
+def options_record(options: RunOptions, executor: str) -> dict[str, Any]:
+    """The options a resumed run must share with this one, as recorded in metadata.json (``run_options``)."""
+    return {
+        "data": None if options.data is None else str(options.data.resolve()),
+        "limit": options.limit,
+        "shard": None if options.shard is None else str(options.shard),
+        "executor": executor,
+        "scheduler": options.scheduler,
+    }
+
+
+def resume_options(options: RunOptions, out_dir: Path) -> RunOptions:
+    """``options`` completed from the first run's ``run_options``, so that ``--resume`` alone resumes it.
+
+    An option given again must agree with the recorded one; otherwise the
+    resume is refused naming both values (a forgotten ``--limit`` would grow
+    the run, another ``--data`` would mix two datasets in one table).
+    """
+    meta_path = out_dir / "metadata.json"
+    if not meta_path.exists():
+        return options
+    recorded = json.loads(meta_path.read_text()).get("run_options")
+    if recorded is None:  # a run from before run_options were recorded: take the options as given
+        return options
+    given = options_record(options, options.executor or recorded["executor"])
+    conflicts = [
+        f"--{name} {given[name]} (the first run had {_shown(name, recorded[name])})"
+        for name in RESUMED_OPTIONS
+        if given[name] is not None and name in recorded and given[name] != recorded[name]
+    ]
+    if conflicts:
+        raise ConfigError(
+            f"--resume {out_dir}: {'; '.join(conflicts)}. A resumed run keeps the options recorded in "
+            f"{meta_path}: drop them, or start a new run with another --out"
+        )
+    return replace(
+        options,
+        data=None if recorded["data"] is None else Path(recorded["data"]),
+        limit=recorded["limit"],
+        shard=None if recorded["shard"] is None else Shard.parse(recorded["shard"]),
+        executor=recorded["executor"],
+        scheduler=options.scheduler or recorded.get("scheduler"),
+    )
+
+
+def _shown(name: str, value: Any) -> str:
+    """How a recorded option reads in a message: ``--limit 20``, or ``no --limit``."""
+    return f"no --{name}" if value is None else f"--{name} {value}"
+
+
+def resume_command(options: RunOptions, out_dir: Path) -> str:
+    """The command that finishes this run, as it can be pasted (everything else comes from metadata.json)."""
+    return shlex.join(["gtcrn-bench", "run", str(options.suite_path), "--out", str(out_dir), "--resume"])
+
+
 def _progress(console: Console) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -228,105 +293,156 @@ def _progress(console: Console) -> Progress:
     )
 
 
+def start_executor(
+    options: RunOptions, suite: Suite, setup: WorkerSetup, identities: dict[str, dict[str, Any]], jobs: int
+) -> tuple[Executor, dict, int]:
+    """The executor of this run, what metadata.json records about it, and how many pairs to keep in flight.
+
+    ``identities``: the runners as the preflight built them, which remote workers must reproduce.
+    """
+    timeout_s = options.timeout_s or suite.timeout_s
+    kind = options.executor or suite.executor.kind
+    if kind == "dask":
+        from gtcrn_bench.suite.dask_pool import DaskPool, security
+
+        config = suite.executor
+        ca, cert, key = (
+            given or default
+            for given, default in zip(options.tls, (config.tls_ca, config.tls_cert, config.tls_key), strict=True)
+        )
+        scheduler = options.scheduler or config.scheduler
+        pool = DaskPool(setup, identities, jobs, timeout_s, scheduler, security(ca, cert, key))
+        return pool, {**pool.describe(), "timeout_s": timeout_s}, 2 * pool.slots()
+    from gtcrn_bench.suite.pool import LocalPool
+
+    return LocalPool(setup, jobs, timeout_s), {"kind": "local", "jobs": jobs, "timeout_s": timeout_s}, 2 * jobs
+
+
 def _execute(
-    pairs: list[tuple[str, Any]], setup: WorkerSetup, jobs: int, writer: rowfile.RowWriter, console: Console
-) -> None:
-    """Evaluate the pairs, in this process (jobs == 1) or a spawn pool, writing each row as it arrives."""
+    tasks: Any, total: int, executor: Executor, window: int, writer: rowfile.RowWriter, console: Console
+) -> CpuTally:
+    """Evaluate the pairs on ``executor``, writing each row as it arrives; the CPU seconds they took."""
+    tally = CpuTally()
     with _progress(console) as bar:
-        task = bar.add_task("evaluating", total=len(pairs))
+        task = bar.add_task("evaluating", total=total)
 
         def record(row: dict[str, Any]) -> None:
             writer.write(row)
+            tally.add(row)
             bar.advance(task)
 
-        if jobs == 1:
-            init_worker(setup)
-            for key, utt in pairs:
-                record(evaluate(key, utt))
-            return
-        # spawn, not fork: the parent has imported torch, whose thread pools do not survive a fork safely;
-        # workers inherit the thread limits from the environment before they load any library
-        thread_environment(setup.threads)
-        context = multiprocessing.get_context("spawn")
-        with cf.ProcessPoolExecutor(jobs, mp_context=context, initializer=init_worker, initargs=(setup,)) as pool:
-            futures = [pool.submit(evaluate, key, utt) for key, utt in pairs]
-            try:
-                for future in cf.as_completed(futures):
-                    record(future.result())
-            except BaseException:
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
+        try:
+            run_pairs(executor, tasks, window, record)
+        except KeyboardInterrupt:
+            bar.stop()
+            raise
+    return tally
 
 
 def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome:
     """Run (or resume) a suite and write per_utterance.csv, summary.csv, report.md and metadata.json."""
+    outcome = _run_suite(options, console or Console(stderr=True))
+    if not outcome.interrupted:
+        return outcome
+    # Ctrl-C stays ignored from the first one to the exit, so a second never interrupts the wind-up
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return outcome
+
+
+def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
     from gtcrn_bench.suite.report import write_tables
 
-    console = console or Console(stderr=True)
-    started = time.perf_counter()
+    started_at = time.perf_counter()
+    if options.executor not in (None, "local", "dask"):
+        raise ConfigError(f"--executor {options.executor}: one of local (worker processes here) or dask")
+    if options.retry_errors and not options.resume:
+        raise ConfigError("--retry-errors computes the error rows of an earlier run again: it goes with --resume")
     suite = with_latency_options(load_suite(options.suite_path), options)
+    out_dir = output_dir(suite, options)
+    if options.resume:
+        options = resume_options(options, out_dir)
     dataset = open_suite_dataset(suite, options)
     dataset.verify()
     utterances = dataset.utterances()
+    if options.shard is not None:
+        utterances = options.shard.select(utterances)
     plan = plan_metrics(suite, options.suite_path, dataset.has_references())
     metric_names = plan.names
     identities, complexity = preflight_runners(suite, options.suite_path)
 
-    out_dir = output_dir(suite, options)
-    out_dir.mkdir(parents=True, exist_ok=True)
     fieldnames = rowfile.columns(metric_names)
     csv_path = out_dir / "per_utterance.csv"
     kept = rowfile.read_rows(csv_path, fieldnames) if options.resume else []
+    if options.retry_errors:
+        kept = [r for r in kept if not r["error"]]
     if csv_path.exists() and not options.resume and options.out is not None:
         raise ConfigError(f"{csv_path} exists: pass --resume to finish that run, or choose another --out")
     done = {(r["runner"], r["utterance"]) for r in kept}
     pairs = [(e.key, u) for u in utterances for e in suite.runners if (e.key, u.name) not in done]
-    write_metadata(
-        out_dir,
-        run_metadata(
+    executor_kind = options.executor or suite.executor.kind
+    started = None
+    if pairs:  # started before any file is written: a refused cluster leaves no half-made results folder
+        setup = WorkerSetup(
+            runners={e.key: e for e in suite.runners},
+            metric_names=metric_names,
+            threads=suite.threads,
+            runner_modules=runner_modules(suite.runners),
+        )
+        started = start_executor(options, suite, setup, identities, max(1, min(options.jobs, len(pairs))))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        meta = run_metadata(
             options,
             suite,
             out_dir,
             lambda: {
+                "run_options": options_record(options, executor_kind),
                 "runners": identities,
                 "dataset": dataset.describe(),
+                "shard": None if options.shard is None else shard_record(options.shard, utterances),
                 "metrics": metrics.provenance(metric_names),
                 "metrics_unavailable": plan.unavailable,
                 "metrics_skipped": plan.skipped,
                 "latency": suite.latency.model_dump() if suite.latency else None,  # after --no-latency etc.
             },
-        ),
-    )
-    if complexity:
-        write_json(out_dir / "complexity.json", complexity)
-    console.print(f"{suite.name}: {len(utterances)} utterances x {len(suite.runners)} runners -> {out_dir}")
-    for notice in dataset.notices():
-        console.print(f"[yellow]note[/yellow]: {notice}", highlight=False)
-    announce_metrics(plan, console)
-    if kept:
-        console.print(f"resuming: {len(kept)} rows kept, {len(pairs)} to compute")
-
-    setup = WorkerSetup(
-        runners={e.key: e for e in suite.runners},
-        dataset=dataset,
-        metric_names=metric_names,
-        cache_dir=default_cache_dir(),
-        threads=suite.threads,
-    )
-    writer = rowfile.RowWriter(csv_path, fieldnames, kept)
+        )
+        if started is not None:
+            session = meta["resumed"][-1] if options.resume and meta.get("resumed") else meta
+            session["executor"] = started[1]
+        write_metadata(out_dir, meta)
+        if complexity:
+            write_json(out_dir / "complexity.json", complexity)
+        shard = "" if options.shard is None else f" (shard {options.shard})"
+        console.print(f"{suite.name}{shard}: {len(utterances)} utterances x {len(suite.runners)} runners -> {out_dir}")
+        for notice in dataset.notices():
+            console.print(f"[yellow]note[/yellow]: {notice}", highlight=False)
+        announce_metrics(plan, console)
+        if kept:
+            console.print(f"resuming: {len(kept)} rows kept, {len(pairs)} to compute")
+        writer = rowfile.RowWriter(csv_path, fieldnames, kept)
+    except BaseException:
+        if started is not None:
+            started[0].stop()
+        raise
     interrupted = False
+    tally = CpuTally()
     try:
-        _execute(pairs, setup, max(1, min(options.jobs, len(pairs) or 1)), writer, console)
+        if started is not None:
+            executor, _, window = started
+            tally = _execute(pair_tasks(dataset, pairs), len(pairs), executor, window, writer, console)
     except KeyboardInterrupt:
         interrupted = True
     finally:
         writer.close()
+    meta["cpu_seconds"] = tally.merged_with(meta.get("cpu_seconds"))
+    write_metadata(out_dir, meta)
     all_rows = rowfile.read_rows(csv_path, fieldnames)
     errors = sum(bool(r["error"]) for r in all_rows)
     if interrupted:
         console.print(
             f"[yellow]interrupted[/yellow]: {len(all_rows)} rows saved in {csv_path}; "
-            f"finish with: gtcrn-bench run {options.suite_path} --out {out_dir} --resume"
+            f"finish with: {escape(resume_command(options, out_dir))}",
+            soft_wrap=True,
         )
     else:
         if suite.latency is not None:
@@ -334,8 +450,13 @@ def run_suite(options: RunOptions, console: Console | None = None) -> RunOutcome
             run_latency_stage(suite, dataset, utterances, out_dir)
         write_tables(out_dir, suite, metric_names, console, dataset)
     return RunOutcome(
-        out_dir, len(all_rows), len(all_rows) - len(kept), errors, interrupted, time.perf_counter() - started
+        out_dir, len(all_rows), len(all_rows) - len(kept), errors, interrupted, time.perf_counter() - started_at
     )
+
+
+def shard_record(shard: Shard, utterances: list[Any]) -> dict[str, Any]:
+    """metadata.json's ``shard``: which one, and the utterances it holds (what ``merge`` checks against)."""
+    return {"index": shard.index, "count": shard.count, "utterances": [u.name for u in utterances]}
 
 
 def utc_now() -> str:

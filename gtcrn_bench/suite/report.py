@@ -125,6 +125,49 @@ def html_latency(rows: LatencyRows) -> str:
     )
 
 
+CPU_NOTE = (
+    "CPU seconds of the worker processes per (runner, utterance) pair, summed over the run "
+    "(worker start-up and the latency stage not counted; audio reused from the cache costs its runner "
+    "almost nothing). The metric groups' share shows what a metric set costs."
+)
+
+
+def cpu_rows(cpu: dict[str, dict[str, float]]) -> list[tuple[str, str, float, float]]:
+    """(part, name, CPU seconds, share of the whole) for every runner and metric group, costliest first."""
+    total = sum(sum(part.values()) for part in cpu.values()) or 1.0
+    return [
+        (part, name, seconds, seconds / total)
+        for part in ("runners", "metrics")
+        for name, seconds in sorted(cpu.get(part, {}).items(), key=lambda item: -item[1])
+    ]
+
+
+def markdown_cpu(cpu: dict[str, dict[str, float]]) -> str:
+    """The report's "Where the CPU time went" section ("" when the run recorded none)."""
+    rows = cpu_rows(cpu)
+    if not rows:
+        return ""
+    lines = ["| | name | CPU s | share |", "|---|---|---:|---:|"]
+    lines += [f"| {'runner' if part == 'runners' else 'metric'} | {n} | {s:.1f} | {f:.1%} |" for part, n, s, f in rows]
+    return "\n\n".join(["## Where the CPU time went", CPU_NOTE, "\n".join(lines)])
+
+
+def html_cpu(cpu: dict[str, dict[str, float]]) -> str:
+    """The same section for report.html."""
+    rows = cpu_rows(cpu)
+    if not rows:
+        return ""
+    body = "".join(
+        f"<tr><td>{'runner' if part == 'runners' else 'metric'}</td><td>{html.escape(n)}</td>"
+        f"<td>{s:.1f}</td><td>{f:.1%}</td></tr>"
+        for part, n, s, f in rows
+    )
+    return (
+        f"<h2>Where the CPU time went</h2><p>{html.escape(CPU_NOTE)}</p>"
+        f"<table><tr><th></th><th>name</th><th>CPU s</th><th>share</th></tr>{body}</table>"
+    )
+
+
 def _errors(per_utt: pd.DataFrame) -> pd.DataFrame:
     return per_utt[per_utt["error"].fillna("") != ""]
 
@@ -149,6 +192,7 @@ class ReportContent:
     columns: list[str]
     figures: list[Path]
     latency: LatencyRows
+    cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # metadata.json's cpu_seconds: runners, metrics
     extras: HtmlExtras = field(default_factory=lambda: HtmlExtras())
 
 
@@ -162,6 +206,7 @@ def render_markdown(content: ReportContent) -> str:
         f"{per_utt['utterance'].nunique()} utterances, {per_utt['runner'].nunique()} runners. {NOTE}",
         markdown_comparison(table, columns),
         markdown_latency(latency),
+        markdown_cpu(content.cpu),
     ]
     parts += [f"![{f.stem}]({f.name})" for f in figures]
     errors = _errors(per_utt)
@@ -232,6 +277,7 @@ figure img {{ max-width: 100%; }}
 <tbody>{"".join(body)}</tbody></table>
 <p class="size">{SIZE_MARK}</p>
 {html_latency(latency)}
+{html_cpu(content.cpu)}
 {"".join(_img(f) for f in figures)}
 {listening_section(extras.listening, extras.pick)}
 {extras.compared}
@@ -324,7 +370,8 @@ def write_tables(
         compared = compare_section(compare_runs(out_dir, other), str(out_dir), str(other))
         compared += other_run_players(listening, other, out_dir)
     extras = HtmlExtras(metric_names, listening, suite.report.listen.pick, compared)
-    content = ReportContent(suite, per_utt, table, columns, figures, latency_table(out_dir), extras)
+    cpu = read_json(out_dir / "metadata.json").get("cpu_seconds", {})
+    content = ReportContent(suite, per_utt, table, columns, figures, latency_table(out_dir), cpu, extras)
     (out_dir / "report.md").write_text(render_markdown(content))
     size = write_html(out_dir, render_html(content))
     print_summary(console, table, per_utt, columns)
