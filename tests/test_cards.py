@@ -159,3 +159,27 @@ def test_nan_output_is_reported_by_frame(tmp_path: Path) -> None:
 def test_an_unknown_card_suggests_the_nearest() -> None:
     with pytest.raises(ConfigError, match="did you mean 'ul-unas'"):
         load_card("ul-unaz")
+
+
+def test_ul_unas_matches_its_repository_recipe_offline(mini_pairs: list) -> None:
+    """An independent reference: UL-UNAS's own way (torch.stft with a periodic Hann window, the graph frame by frame
+    with session.run, torch.istft). The frame-wise STFT reproduces it to float32 rounding (1e-5)."""
+    import onnxruntime as ort
+    import torch
+
+    noisy = torch.from_numpy(mini_pairs[0][2])
+    window = torch.hann_window(512, periodic=True)
+    spec = torch.view_as_real(torch.stft(noisy, 512, 256, 512, window=window, center=True, return_complex=True))
+    session = ort.InferenceSession(str(store.resolve("ul-unas-onnx")), providers=["CPUExecutionProvider"])
+    caches = {"conv_cache": (1, 5358), "tfa_cache": (1, 402), "inter_cache": (1, 1056)}
+    feeds = {name: np.zeros(shape, np.float32) for name, shape in caches.items()}
+    frames = []
+    for t in range(spec.shape[1]):
+        feeds["mix"] = spec[None, :, t : t + 1].numpy()
+        enh, *outs = session.run(["enh", *(f"{n}_out" for n in caches)], feeds)
+        feeds.update(zip(caches, outs, strict=True))
+        frames.append(enh)
+    enhanced = torch.view_as_complex(torch.from_numpy(np.concatenate(frames, axis=2))[0].contiguous())
+    reference = torch.istft(enhanced, 512, 256, 512, window=window, center=True, length=noisy.numel()).numpy()
+    out = registry.build("streaming-onnx", {"card": "ul-unas"}).enhance(mini_pairs[0][2])
+    assert np.max(np.abs(out - reference)) < 1e-5
