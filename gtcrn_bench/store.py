@@ -15,7 +15,7 @@ from pathlib import Path
 import platformdirs
 
 from gtcrn_bench.download import copy_verified, download, verify_sha256
-from gtcrn_bench.errors import CheckpointError, ChecksumError, did_you_mean
+from gtcrn_bench.errors import CheckpointError, ChecksumError, ConfigError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -187,8 +187,14 @@ def fetch(aliases: list[str] | None = None, *, source: Path | None = None, base_
     of; from a mirror (``base_url``, GTCRN's raw files), GTCRN's; else every
     pinned file from its repository on GitHub. Files already present with the
     right hash are kept; every new file is verified against its pinned sha256
-    before it takes its place.
+    before it takes its place. An unknown alias is refused before anything
+    is fetched.
     """
+    for alias in aliases or []:
+        if alias not in ARTEFACTS:
+            raise ConfigError(
+                f"unknown alias '{alias}'{did_you_mean(alias, ARTEFACTS)} (known: {', '.join(ARTEFACTS)})"
+            )
     fetched = []
     for alias in aliases or default_aliases(source, base_url):
         art = ARTEFACTS[alias]

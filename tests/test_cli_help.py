@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from importlib import import_module
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,29 @@ def test_listing_commands_do_not_import_torch(args: list[str]) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "HEAVY:", done.stdout[-500:]
+
+
+@pytest.mark.parametrize("words", command_paths(), ids=" ".join)
+def test_each_command_lives_in_the_module_named_after_it(words: list[str]) -> None:
+    """`gtcrn-bench fetch vctk-demand` is defined in cli/fetch_vctk_demand.py: a reader finds a command by its name."""
+    command = typer.main.get_command(app)
+    for word in words:
+        assert isinstance(command, TyperGroup)
+        command = command.commands[word]
+    module = "gtcrn_bench.cli." + "_".join(words).replace("-", "_")
+    if isinstance(command, TyperGroup):  # a group (fetch) is declared in its own module, its subcommands beside it
+        assert getattr(import_module(module), f"{words[-1]}_app") is not None
+    else:
+        assert command.callback is not None and command.callback.__module__ == module
+
+
+def test_fetch_lists_the_models_first() -> None:
+    lines = cli.invoke(app, ["fetch", "--help"]).output.splitlines()
+    listed = [line.split()[0] for line in lines[lines.index("Commands:") + 1 :] if line.strip()]
+    assert listed == ["models", "vctk-demand", "dtln"]
+
+
+def test_fetch_models_refuses_an_unknown_alias_before_fetching(tmp_path: Path) -> None:
+    result = cli.invoke(app, ["fetch", "models", "--only", "dns3-stram", "--from", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "unknown alias 'dns3-stram'; did you mean 'dns3-stream'?" in result.output

@@ -143,3 +143,11 @@ def test_a_runner_typo_names_the_entry_and_suggests(tmp_path: Path) -> None:
     result = cli.invoke(app, ["run", str(suite), "--out", str(tmp_path / "o"), "--limit", "1"])
     assert result.exit_code == 2
     assert "runners[1].name: unknown runner 'gtcrn-ofline'; did you mean 'gtcrn-offline'?" in result.output
+
+
+def test_a_suite_including_vctk_turns_its_timing_off_with_latency_null(tmp_path: Path) -> None:
+    """The suite-file form of --no-latency: `latency: null` overrides the included suite's timing section."""
+    suite = tmp_path / "quick.yaml"
+    suite.write_text("include: vctk\nname: quick\nlatency: null\n")
+    assert load_suite(Path("vctk")).latency is not None
+    assert load_suite(suite).latency is None

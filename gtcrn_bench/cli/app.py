@@ -19,11 +19,16 @@ COMMAND_ORDER = ("fetch", "run", "report", "enhance", "list", "latency", "comple
 
 
 class Commands(TyperGroup):
-    """The top-level group: lists its commands in :data:`COMMAND_ORDER`, not in registration order."""
+    """A group listing its commands in :attr:`order` (the order a user needs them), not in registration order.
+
+    Command modules are imported alphabetically, so registration order is the modules' names' order.
+    """
+
+    order: tuple[str, ...] = COMMAND_ORDER
 
     def list_commands(self, ctx: typer.Context) -> list[str]:
         names = super().list_commands(ctx)
-        return sorted(names, key=lambda n: COMMAND_ORDER.index(n) if n in COMMAND_ORDER else len(COMMAND_ORDER))
+        return sorted(names, key=lambda n: self.order.index(n) if n in self.order else len(self.order))
 
 
 def argument_label(param: TyperArgument) -> str:

@@ -10,41 +10,18 @@ from rich.table import Table
 
 from gtcrn_bench.cli.app import command, console, user_errors
 from gtcrn_bench.complexity.conventions import CONVENTIONS, PAPER_FRAMES
-from gtcrn_bench.errors import ConfigError
+from gtcrn_bench.complexity.request import DEFAULT_RUNNER, countable_for, default_convention
 from gtcrn_bench.files import write_json
-from gtcrn_bench.runners import registry
+from gtcrn_bench.runners.registry import parse_params
 from gtcrn_bench.stft import FRAMES_PER_SECOND
-from gtcrn_bench.store import resolve
 
 if TYPE_CHECKING:  # the counter imports torch: loaded when the command runs, not at CLI start-up
     from gtcrn_bench.complexity.crosscheck import ToolCount
     from gtcrn_bench.complexity.measurement import Complexity
-    from gtcrn_bench.runners.base import Countable
-
-DEFAULT_RUNNER = "gtcrn-offline"
 
 
 def _mega(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f} ({value / 1e6:.2f} M)"
-
-
-def _countable(runner: str | None, onnx: str | None, params: list[str], steps_per_second: float) -> Countable:
-    from gtcrn_bench.runners.base import Countable
-
-    if runner is not None and onnx is not None:
-        raise ConfigError("give either --runner or --onnx, not both")
-    if onnx is not None:
-        return Countable(onnx, onnx_paths=(resolve(onnx),), steps_per_second=steps_per_second)
-    name = runner or DEFAULT_RUNNER
-    countable = registry.build(name, registry.parse_params(params)).countable()
-    if countable is None or not countable.countable:
-        raise ConfigError(f"runner '{name}' holds no model the counter can read (no PyTorch GTCRN, no ONNX graph)")
-    return countable
-
-
-def _default_convention(countable: Countable) -> str:
-    """The paper's convention where it applies (a PyTorch offline module), else ``exact``."""
-    return "ptflops-0.7" if countable.utterance is not None else "exact"
 
 
 def _rate(result: Complexity) -> str:
@@ -154,8 +131,8 @@ def complexity_command(
     from gtcrn_bench.complexity.crosscheck import cross_check
     from gtcrn_bench.complexity.measurement import measure
 
-    countable = _countable(runner, onnx, param or [], steps_per_second)
-    name = convention or _default_convention(countable)
+    countable = countable_for(runner, onnx, parse_params(param or []), steps_per_second)
+    name = convention or default_convention(countable)
     if name == "exact" and frames is not None:
         console.print("note: exact counts one streaming frame; --frames applies to ptflops-0.7 and --cross-check")
     n_frames = frames or PAPER_FRAMES

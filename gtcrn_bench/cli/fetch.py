@@ -1,50 +1,26 @@
-"""``gtcrn-bench fetch``: put published artefacts in the local store."""
+"""``gtcrn-bench fetch``: the group of commands that put published artefacts in the local store.
+
+Each subcommand lives in its own module, ``fetch_<name>.py``.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
-
 import typer
 
-from gtcrn_bench import store
-from gtcrn_bench.cli.app import app, command, console, user_errors
-from gtcrn_bench.errors import ConfigError
+from gtcrn_bench.cli.app import Commands, app
+
+
+class FetchCommands(Commands):
+    """``fetch``'s subcommands: GTCRN's own models first, then the test set, then the baselines."""
+
+    order = ("models", "vctk-demand", "dtln")
+
 
 fetch_app = typer.Typer(
+    cls=FetchCommands,
     no_args_is_help=True,
     short_help="Get the models, baselines and test set (or copy a mirror).",
     help="Download the published models (sha256-pinned), baselines' weights and the test set, or copy them from a "
     "local mirror (--from).",
 )
 app.add_typer(fetch_app, name="fetch")
-
-
-@command("models", group=fetch_app)
-@user_errors
-def fetch_models(
-    source: Annotated[
-        Path | None,
-        typer.Option(
-            "--from",
-            metavar="DIR",
-            help="A local clone of GTCRN's or UL-UNAS's repository: its pinned files are copied, not downloaded.",
-        ),
-    ] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="Mirror of the repository's raw files (default: GitHub at commit 3862c44).")
-    ] = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="Fetch just these aliases (repeatable).")] = None,
-) -> None:
-    """Fetch GTCRN's and UL-UNAS's checkpoints, ONNX graphs and test wavs.
-
-    Each file is verified against its pinned sha256. With --from, the files of
-    the repository DIR is a clone of; with --base-url, GTCRN's from that mirror.
-    """
-    unknown = sorted(set(only or []) - set(store.ARTEFACTS))
-    if unknown:
-        raise ConfigError(f"unknown alias {', '.join(unknown)}; known: {', '.join(store.ARTEFACTS)}")
-    aliases = only or store.default_aliases(source, base_url)
-    paths = store.fetch(aliases, source=source, base_url=base_url)
-    for alias, path in zip(aliases, paths, strict=True):
-        console.print(f"[green]ok[/green] {alias:<20} {path}")

@@ -426,9 +426,13 @@ def _run_suite(options: RunOptions, console: Console) -> RunOutcome:
         if complexity:
             write_json(out_dir / "complexity.json", complexity)
         shard = "" if options.shard is None else f" (shard {options.shard})"
-        console.print(f"{suite.name}{shard}: {len(utterances)} utterances x {len(suite.runners)} runners -> {out_dir}")
+        # soft_wrap: a path or note is one line the terminal may fold, never broken by rich at a space
+        console.print(
+            f"{suite.name}{shard}: {len(utterances)} utterances x {len(suite.runners)} runners -> {out_dir}",
+            soft_wrap=True,
+        )
         for notice in dataset.notices():
-            console.print(f"[yellow]note[/yellow]: {notice}", highlight=False, soft_wrap=True)
+            console.print(f"[yellow]note[/yellow]: {escape(notice)}", highlight=False, soft_wrap=True)
         announce_metrics(plan, console)
         if asr_reference(dataset, metric_names):
             console.print(f"wer/cer against {asr_reference(dataset, metric_names)}", highlight=False)
