@@ -49,6 +49,8 @@ FRAME_RUNNERS: dict[str, tuple[str, dict[str, Any]]] = {
     "deepfilternet3": ("deepfilternet3", {}),
     "dtln": ("dtln", {}),
     "speex": ("speex", {}),
+    "ul-unas (card)": ("streaming-onnx", {"card": "ul-unas"}),
+    "gtcrn-onnx-fp16 (conversion)": ("gtcrn-converted", {"target": "onnx-fp16"}),
 }
 OFFLINE_RUNNERS: dict[str, tuple[str, dict[str, Any]]] = {
     "gtcrn-offline": ("gtcrn-offline", {}),
