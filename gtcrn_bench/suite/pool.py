@@ -23,6 +23,8 @@ from pebble import ProcessExpired, ProcessPool
 from gtcrn_bench.runners.threads import thread_environment
 from gtcrn_bench.suite.worker import PairTask, WorkerSetup, evaluate, init_worker
 
+STOP_JOIN_S = 3.0  # how long stop() waits for pebble to wind its workers down before killing what is left
+
 
 def death_reason(exitcode: int | None) -> str:
     """``signal 11 (SIGSEGV)`` for a worker killed by a signal, ``exit status N`` otherwise."""
@@ -71,9 +73,16 @@ class LocalPool:
         return pair_outcome(future, task, self.timeout_s)
 
     def stop(self) -> None:
-        """Kill the workers now (in-flight pairs are dropped)."""
+        """Kill the workers now (in-flight pairs are dropped).
+
+        pebble's join is bounded: a Ctrl-C that lands inside the pool's own
+        bookkeeping must not keep the prompt away, and any worker still alive
+        after it is killed, so none outlives the run holding its terminal.
+        """
         self._pool.stop()
-        self._pool.join()
+        self._pool.join(timeout=STOP_JOIN_S)
+        for child in multiprocessing.active_children():
+            child.kill()
 
     def close(self) -> None:
         """Let the (idle) workers exit."""
