@@ -127,6 +127,19 @@ def test_wer_and_cer_equal_pocketsphinx_and_jiwer_called_directly(low_snr_pairs:
     assert result["cer"] == jiwer.cer(reference, hypothesis)
 
 
+def test_a_worker_transcribes_each_clean_reference_once(low_snr_pairs: list) -> None:
+    """Two runners' estimates of one utterance: the second reuses the reference's transcription, and its
+    values equal those computed with an empty cache (a decode depends on the audio alone)."""
+    _, clean, noisy = low_snr_pairs[1]
+    asr.decode_reference.cache_clear()
+    metrics.compute(["wer"], noisy, clean)
+    second = metrics.compute(["wer", "cer"], 0.5 * noisy, clean).values
+    info = asr.decode_reference.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
+    asr.decode_reference.cache_clear()
+    assert metrics.compute(["wer", "cer"], 0.5 * noisy, clean).values == second
+
+
 def _lsd_numpy(estimate: np.ndarray, reference: np.ndarray) -> float:
     """LSD with numpy only: periodic Hann 512, hop 256, spectrum scaling (divide by the window's sum)."""
     width, hop = 512, 256

@@ -21,6 +21,7 @@ Whisper-class figures.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -43,15 +44,20 @@ def decoder() -> Any:
     return _decoder
 
 
-def recognise(wave: np.ndarray) -> str:
-    """PocketSphinx's best hypothesis for a 16 kHz float wave in [-1, 1] ('' when it hears no words).
+def pcm16(wave: np.ndarray) -> bytes:
+    """A float wave in [-1, 1] as the little-endian 16-bit PCM PocketSphinx decodes."""
+    return np.round(np.clip(wave, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+def decode(pcm: bytes) -> str:
+    """PocketSphinx's best hypothesis for 16 kHz PCM16 audio ('' when it hears no words).
 
     The decoder adapts its feature pipeline (noise estimate, cepstral mean) from
     one utterance to the next, so the same audio could be transcribed differently
     depending on what was decoded before (measured: a clean file scored WER 0.4
-    against itself). Each call therefore starts from the freshly loaded state.
+    against itself). Each call therefore starts from the freshly loaded state,
+    which also makes the result a function of the audio alone.
     """
-    pcm = np.round(np.clip(wave, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
     dec = decoder()
     dec.reinit_feat()
     dec.set_cmn(_initial_cmn)
@@ -60,6 +66,17 @@ def recognise(wave: np.ndarray) -> str:
     dec.end_utt()
     hypothesis = dec.hyp()
     return hypothesis.hypstr if hypothesis is not None else ""
+
+
+def recognise(wave: np.ndarray) -> str:
+    """PocketSphinx's best hypothesis for a 16 kHz float wave in [-1, 1] ('' when it hears no words)."""
+    return decode(pcm16(wave))
+
+
+#: the clean reference is the same for every runner of an utterance, and a decode depends on the audio alone
+#: (see :func:`decode`), so a worker transcribes each reference once; a few entries cover the runners of the
+#: utterances a worker has in flight
+decode_reference = functools.lru_cache(maxsize=16)(decode)
 
 
 def _transforms(chars: bool) -> Any:
@@ -89,7 +106,7 @@ def reference_text(pair: Pair) -> str:
     """The transcript when the dataset has one, else PocketSphinx on the clean reference."""
     if pair.transcript is not None:
         return pair.transcript
-    text = recognise(pair.need_reference())
+    text = decode_reference(pcm16(pair.need_reference()))
     if not text:
         raise MetricError("PocketSphinx hears no words in the clean reference and the dataset has no transcript")
     return text
