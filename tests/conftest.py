@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,15 @@ def read(path: Path) -> np.ndarray:
     wave, sr = sf.read(str(path), dtype="float32")
     assert sr == 16000
     return wave
+
+
+def paired_copy(root: Path, names: list[str]) -> Path:
+    """``root`` with clean/ and noisy/ holding ``names`` from the mini set, and no manifest.csv."""
+    for side in ("clean", "noisy"):
+        (root / side).mkdir(parents=True)
+        for name in names:
+            shutil.copyfile(MINI / side / name, root / side / name)
+    return root
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from conftest import DATA_48K, MINI, range_server
+from conftest import DATA_48K, MINI, paired_copy, range_server
 from gtcrn_bench.audio import read_audio
 from gtcrn_bench.cli import app
 from gtcrn_bench.datasets import (
@@ -367,19 +367,10 @@ def test_registry_plugs_in_kinds_and_names_the_known_ones(tmp_path: Path, monkey
         open_dataset("vctk-demand", None)
 
 
-def small_set(root: Path, names: list[str]) -> Path:
-    """A manifest-free paired-dir set of some mini-set pairs."""
-    for side in ("clean", "noisy"):
-        (root / side).mkdir(parents=True)
-        for name in names:
-            shutil.copyfile(MINI / side / name, root / side / name)
-    return root
-
-
 def test_a_text_folder_gives_transcripts_and_the_run_says_what_wer_compares_with(tmp_path: Path) -> None:
     from gtcrn_bench.suite.engine import asr_reference
 
-    root = small_set(tmp_path / "set", ["p232_001.wav", "p232_002.wav"])
+    root = paired_copy(tmp_path / "set", ["p232_001.wav", "p232_002.wav"])
     assert not PairedDirDataset(root).has_transcripts()
     assert "has no transcripts" in str(asr_reference(PairedDirDataset(root), ["pesq_wb", "wer"]))
     (root / "text").mkdir()

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +12,7 @@ import yaml
 from rich.console import Console
 from typer.testing import CliRunner
 
-from conftest import MINI
+from conftest import MINI, paired_copy
 from gtcrn_bench.cli import app
 from gtcrn_bench.datasets import open_dataset
 from gtcrn_bench.errors import InputError
@@ -22,15 +21,6 @@ from gtcrn_bench.suite.report import write_tables
 
 cli = CliRunner()
 FIRST = sorted(p.name for p in (MINI / "noisy").glob("*.wav"))[0]
-
-
-def paired_copy(root: Path, names: list[str]) -> Path:
-    """``root`` with clean/ and noisy/ holding ``names`` from the mini set, and no manifest.csv."""
-    for side in ("clean", "noisy"):
-        (root / side).mkdir(parents=True)
-        for name in names:
-            shutil.copy(MINI / side / name, root / side / name)
-    return root
 
 
 def test_the_shipped_suite_runs_on_a_folder_without_manifest(tmp_path: Path, dtln_wheel: Path) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gtcrn_bench.audio import SAMPLE_RATE
-from gtcrn_bench.metrics.registry import Metric, Pair, register
+from gtcrn_bench.metrics.registry import GroupFunction, Metric, Pair, register
 from gtcrn_bench.onnxrt import open_session, session_options
 
 PRIMARY_MODEL = "dnsmos_models/sig_bak_ovr.onnx"  # P.835 SIG/BAK/OVRL, non-personalised
@@ -71,20 +71,35 @@ _DESCRIPTIONS = {
     "dnsmos_ovrl": "DNSMOS P.835 overall quality (OVRL)",
     "dnsmos_p808": "DNSMOS P.808 overall quality",
 }
-for _name, _what in _DESCRIPTIONS.items():
-    register(
-        Metric(
-            name=_name,
-            higher_is_better=True,
-            needs_reference=False,
-            package="speechmos",
-            implementation=f"{_what}, ONNX models bundled in the wheel, official DNSMOS pre-processing",
-            compute=_dnsmos,
-            cost_ms_per_s=152.7,
-            group="dnsmos",
-            unit="MOS",
-            sample_rates=(SAMPLE_RATE,),
-            modules=("speechmos", "onnxruntime", "librosa", "requests"),
-            uses=("onnxruntime", "librosa"),
+
+
+def register_outputs(
+    descriptions: dict[str, str], compute: GroupFunction, group: str, model: str, cost_ms_per_s: float, install: str
+) -> None:
+    """Register one metric per output of a DNSMOS-family model: one group, so one model call per utterance.
+
+    Shared with :mod:`gtcrn_bench.metrics.pdnsmos`, whose model differs only in its weights and fits.
+    """
+    for name, what in descriptions.items():
+        register(
+            Metric(
+                name=name,
+                higher_is_better=True,
+                needs_reference=False,
+                package="speechmos",
+                implementation=f"{what}, {model} bundled in the wheel, official DNSMOS pre-processing",
+                compute=compute,
+                cost_ms_per_s=cost_ms_per_s,
+                group=group,
+                unit="MOS",
+                sample_rates=(SAMPLE_RATE,),
+                modules=("speechmos", "onnxruntime", "librosa", "requests"),
+                uses=("onnxruntime", "librosa"),
+                install=install,
+            )
         )
-    )
+
+
+register_outputs(
+    _DESCRIPTIONS, _dnsmos, "dnsmos", "ONNX models", cost_ms_per_s=152.7, install="pip install 'gtcrn-bench[metrics]'"
+)

@@ -13,8 +13,8 @@ not registered again. 16 kHz only.
 from __future__ import annotations
 
 from gtcrn_bench.audio import SAMPLE_RATE
-from gtcrn_bench.metrics.dnsmos import scorer
-from gtcrn_bench.metrics.registry import Metric, Pair, register
+from gtcrn_bench.metrics.dnsmos import register_outputs, scorer
+from gtcrn_bench.metrics.registry import Pair
 
 OUTPUTS = {"dnsmos_p_sig": "sig_mos", "dnsmos_p_bak": "bak_mos", "dnsmos_p_ovrl": "ovrl_mos"}
 _DESCRIPTIONS = {
@@ -29,21 +29,6 @@ def _pdnsmos(pair: Pair) -> dict[str, float]:
     return {name: float(scores[key]) for name, key in OUTPUTS.items()}
 
 
-for _name, _what in _DESCRIPTIONS.items():
-    register(
-        Metric(
-            name=_name,
-            higher_is_better=True,
-            needs_reference=False,
-            package="speechmos",
-            implementation=f"{_what}, ONNX model bundled in the wheel, official DNSMOS pre-processing",
-            compute=_pdnsmos,
-            cost_ms_per_s=127.3,
-            group="pdnsmos",
-            unit="MOS",
-            sample_rates=(SAMPLE_RATE,),
-            modules=("speechmos", "onnxruntime", "librosa", "requests"),
-            uses=("onnxruntime", "librosa"),
-            install="pip install 'gtcrn-bench[pdnsmos]'",
-        )
-    )
+register_outputs(
+    _DESCRIPTIONS, _pdnsmos, "pdnsmos", "ONNX model", cost_ms_per_s=127.3, install="pip install 'gtcrn-bench[pdnsmos]'"
+)
