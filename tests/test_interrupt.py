@@ -40,7 +40,11 @@ def test_ctrl_c_stops_the_workers_and_the_printed_command_resumes(tmp_path: Path
     suite = write_suite(tmp_path / "s.yaml", tmp_path / "not-here", runners, metrics=["si_sdr", "dnsmos_ovrl"])
     out = tmp_path / "out"
     args = [GTCRN_BENCH, "run", str(suite), "--data", str(MINI), "--limit", str(LIMIT), "-j", "2", "--out", str(out)]
-    run = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # faulthandler: if the run hangs, SIGABRT makes it print every thread's stack, so the failure says where
+    env = {**os.environ, "PYTHONFAULTHANDLER": "1"}
+    run = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=env
+    )
     csv = out / "per_utterance.csv"
     while rows_written(csv) < 4 and run.poll() is None:
         time.sleep(0.2)
@@ -52,8 +56,16 @@ def test_ctrl_c_stops_the_workers_and_the_printed_command_resumes(tmp_path: Path
     try:
         stdout, stderr = run.communicate(timeout=EXIT_WITHIN_S)
     except subprocess.TimeoutExpired:
+        status = "exited" if run.poll() is not None else "still running"
+        group = subprocess.run(["ps", "-o", "pid,stat,etime,args", "-s", str(run.pid)], capture_output=True, text=True)
+        os.kill(run.pid, signal.SIGABRT)
+        time.sleep(1)
         os.killpg(run.pid, signal.SIGKILL)
-        pytest.fail(f"still running {EXIT_WITHIN_S} s after Ctrl-C")
+        stdout, stderr = run.communicate()
+        pytest.fail(
+            f"no exit {EXIT_WITHIN_S} s after Ctrl-C: main process {status}; process group:\n{group.stdout}"
+            f"\nits stacks:\n{stderr[-6000:]}"
+        )
     assert run.returncode == 130, stderr
     assert "Traceback" not in stdout + stderr and "Exception ignored" not in stdout + stderr, stderr
     kept = rows_written(csv)
