@@ -15,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import signal
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -23,7 +24,7 @@ from pebble import ProcessExpired, ProcessPool
 from gtcrn_bench.runners.threads import thread_environment
 from gtcrn_bench.suite.worker import PairTask, WorkerSetup, evaluate, init_worker
 
-STOP_JOIN_S = 3.0  # how long stop() waits for pebble to wind its workers down before killing what is left
+STOP_JOIN_S = 3.0  # how long stop() waits for pebble's threads to wind down after the workers are killed
 
 
 def death_reason(exitcode: int | None) -> str:
@@ -35,6 +36,12 @@ def death_reason(exitcode: int | None) -> str:
             return f"signal {-exitcode}"
         return f"signal {-exitcode} ({name})"
     return f"exit status {exitcode}"
+
+
+def kill_children() -> None:
+    """SIGKILL every live child process of this one (the pool's workers)."""
+    for child in multiprocessing.active_children():
+        child.kill()
 
 
 def failure_row(task: PairTask, message: str) -> dict[str, Any]:
@@ -73,16 +80,22 @@ class LocalPool:
         return pair_outcome(future, task, self.timeout_s)
 
     def stop(self) -> None:
-        """Kill the workers now (in-flight pairs are dropped).
+        """Kill the workers now (in-flight pairs are dropped); returns within ``STOP_JOIN_S``.
 
-        pebble's join is bounded: a Ctrl-C that lands inside the pool's own
-        bookkeeping must not keep the prompt away, and any worker still alive
-        after it is killed, so none outlives the run holding its terminal.
+        pebble's ``join(timeout)`` is not bounded once the pool is stopped (its
+        timeout applies to a closed pool only), so the join runs in a daemon
+        thread that is given up after ``STOP_JOIN_S``: a Ctrl-C must bring the
+        prompt back whatever state the pool's threads are in. The workers are
+        killed first, so none goes on computing a pair that will be thrown away,
+        and again after the join, in case pebble replaced one meanwhile: a
+        worker left alive would keep the interpreter's exit waiting on it.
         """
         self._pool.stop()
-        self._pool.join(timeout=STOP_JOIN_S)
-        for child in multiprocessing.active_children():
-            child.kill()
+        kill_children()
+        joining = threading.Thread(target=self._pool.join, name="pool-join", daemon=True)
+        joining.start()
+        joining.join(STOP_JOIN_S)
+        kill_children()
 
     def close(self) -> None:
         """Let the (idle) workers exit."""
