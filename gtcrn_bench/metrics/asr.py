@@ -127,7 +127,7 @@ for _name, _unit in (("wer", "word error rate"), ("cer", "character error rate")
             implementation=f"PocketSphinx (bundled en-us models) {_unit} via jiwer, against the dataset's "
             "transcript, else PocketSphinx on the clean reference",
             compute=_asr,
-            cost_ms_per_s=2578.5,
+            cost_ms_per_s=787.5,
             group="asr",
             sample_rates=(SAMPLE_RATE,),
             modules=("pocketsphinx", "jiwer"),

@@ -208,7 +208,7 @@ for _name, (_unit, _what) in _DESCRIPTIONS.items():
             package=OWN_DISTRIBUTION,
             implementation=f"{_what}, own code; PESQ term: P.862.2 MOS-LQO at 16 kHz, raw P.862 at 8 kHz",
             compute=composite,
-            cost_ms_per_s=38.4,
+            cost_ms_per_s=13.0,
             group="composite",
             unit=_unit,
             sample_rates=(8000, 16000),

@@ -93,7 +93,7 @@ register(
         package="distillmos",
         implementation="Distill-MOS v7 (ConvTransformerSQAModel), weights bundled in the wheel",
         compute=_distill_mos,
-        cost_ms_per_s=444.8,
+        cost_ms_per_s=92.6,
         group="distill_mos",
         unit="MOS",
         sample_rates=(SAMPLE_RATE,),

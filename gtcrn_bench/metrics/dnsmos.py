@@ -101,5 +101,5 @@ def register_outputs(
 
 
 register_outputs(
-    _DESCRIPTIONS, _dnsmos, "dnsmos", "ONNX models", cost_ms_per_s=152.7, install="pip install 'gtcrn-bench[metrics]'"
+    _DESCRIPTIONS, _dnsmos, "dnsmos", "ONNX models", cost_ms_per_s=44.2, install="pip install 'gtcrn-bench[metrics]'"
 )

@@ -30,5 +30,5 @@ def _pdnsmos(pair: Pair) -> dict[str, float]:
 
 
 register_outputs(
-    _DESCRIPTIONS, _pdnsmos, "pdnsmos", "ONNX model", cost_ms_per_s=127.3, install="pip install 'gtcrn-bench[pdnsmos]'"
+    _DESCRIPTIONS, _pdnsmos, "pdnsmos", "ONNX model", cost_ms_per_s=45.2, install="pip install 'gtcrn-bench[pdnsmos]'"
 )
