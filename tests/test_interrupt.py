@@ -29,11 +29,6 @@ def rows_written(path: Path) -> int:
     return max(0, len(path.read_text().splitlines()) - 1) if path.exists() else 0
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="passes on its own (4 of 4 here) but timed out after Ctrl-C in 3 of 3 full test sessions on this machine;"
-    " the cause is not found yet (issue 12 stays open for it)",
-)
 def test_ctrl_c_stops_the_workers_and_the_printed_command_resumes(tmp_path: Path) -> None:
     # the data root is given on the command line only: the resume command must take it (and --limit) from metadata
     runners = [{"name": "noisy"}, {"name": "gtcrn-stream", "params": {"checkpoint": "vctk"}}]
