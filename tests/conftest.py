@@ -10,10 +10,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 import soundfile as sf
+
+if TYPE_CHECKING:
+    import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GTCRN_BENCH_SHARED", ROOT.parent / "shared")).resolve()
@@ -45,6 +49,14 @@ def read(path: Path) -> np.ndarray:
     wave, sr = sf.read(str(path), dtype="float32")
     assert sr == 16000
     return wave
+
+
+def random_gru(seed: int, *args: int, **kwargs: bool) -> torch.nn.GRU:
+    """An ``nn.GRU(*args, **kwargs)`` with seeded random weights, in eval mode."""
+    import torch
+
+    torch.manual_seed(seed)
+    return torch.nn.GRU(*args, **kwargs).eval()
 
 
 def paired_copy(root: Path, names: list[str]) -> Path:

@@ -15,15 +15,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from conftest import MINI
 from gtcrn_bench.conversions import numbers
 from gtcrn_bench.conversions.evaluate import Settings, run_conversions
 from gtcrn_bench.convert.targets import TARGETS
+from gtcrn_bench.models.batch_stream import SHAPES
 from gtcrn_bench.models.checkpoint import load_gtcrn
+from gtcrn_bench.models.fast_stream import to_lean_stream
 from gtcrn_bench.onnx.compare import ErrorStats
+from gtcrn_bench.onnx.interface import CACHE_SHAPES, MIX_SHAPE
 from gtcrn_bench.onnx.tolerances import Tolerances
 from gtcrn_bench.runners import registry
+from gtcrn_bench.store import resolve
 
 SNR_FLOOR_DB = {
     "onnx-fp16": 55.0,
@@ -33,9 +38,9 @@ SNR_FLOOR_DB = {
     "openvino-int8": 3.0,
     "litert": 80.0,
     "litert-int8": 20.0,
+    "ncnn": 100.0,
 }
-NOT_MADE = {"ncnn"}  # pnnx leaves layers ncnn has no kernel for (test_ncnn_is_refused_naming_the_missing_kernels)
-INSTALLED = [name for name, target in TARGETS.items() if not target.missing() and name not in NOT_MADE]
+INSTALLED = [name for name, target in TARGETS.items() if not target.missing()]
 
 
 @pytest.fixture(scope="module")
@@ -124,10 +129,39 @@ def test_cli_names_an_unknown_target(two_pairs: Path) -> None:
     assert "unknown conversion target 'onnx-fp61'" in result.output
 
 
-@pytest.mark.skipif(bool(TARGETS["ncnn"].missing()), reason="needs pnnx and ncnn")
-def test_ncnn_is_refused_naming_the_missing_kernels() -> None:
-    """pnnx's ncnn graph of the lean form still holds PyTorch ops; the build says which, instead of a broken model."""
-    from gtcrn_bench.convert.build import ConversionError, build_artefact
+class _LeanBatch(nn.Module):
+    """The lean form (fused operators: baddbmm, addcmul, lerp, unfold) behind the batch-1 interface."""
 
-    with pytest.raises(ConversionError, match=r"ncnn has no kernel for: torch\.baddbmm"):
-        build_artefact("ncnn", "dns3-stream")
+    def __init__(self, offline: nn.Module) -> None:
+        super().__init__()
+        self.lean = to_lean_stream(offline)
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        shapes = (MIX_SHAPE, *CACHE_SHAPES.values())
+        outs = self.lean(*(x.reshape(s) for x, s in zip(inputs, shapes, strict=True)))
+        return tuple(o.reshape(s) for o, s in zip(outs, SHAPES.values(), strict=True))
+
+
+@pytest.mark.skipif(bool(TARGETS["ncnn"].missing()), reason="needs pnnx and ncnn")
+def test_ncnn_refuses_a_form_with_operators_ncnn_lacks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Given the lean form, pnnx's graph still holds PyTorch ops: the build names them instead of a broken model."""
+    from gtcrn_bench.convert.build import ConversionError, build_artefact
+    from gtcrn_bench.models import batch_stream
+
+    checkpoint = resolve("dns3-stream")
+    monkeypatch.setenv("GTCRN_BENCH_HOME", str(tmp_path))  # a store of its own: the bad artefact is never cached
+    monkeypatch.setattr(batch_stream, "to_batch_stream", _LeanBatch)
+    with pytest.raises(ConversionError, match=r"ncnn has no kernel for: .*torch\.baddbmm"):
+        build_artefact("ncnn", checkpoint)
+
+
+def test_an_artefact_its_runtime_refuses_is_a_conversion_error(tmp_path: Path) -> None:
+    """A model the runtime will not load (here: a truncated ONNX) is a ConversionError, which the table shows as
+    the target's error row, not a crash of the whole run (run_conversions catches it per target)."""
+    from gtcrn_bench.convert.build import Artefact, ConversionError
+
+    bad = tmp_path / "truncated.onnx"
+    bad.write_bytes(resolve("published-onnx").read_bytes()[:1000])
+    artefact = Artefact(TARGETS["onnx-fp16"], bad, (bad,), {})
+    with pytest.raises(ConversionError, match="onnx-fp16: onnxruntime refused the artefact"):
+        artefact.open()

@@ -12,6 +12,7 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import random_gru
 from gtcrn_bench.errors import ConfigError
 from gtcrn_bench.models.checkpoint import load_gtcrn
 from gtcrn_bench.models.export_stream import TemporalConv
@@ -24,27 +25,22 @@ from gtcrn_bench.store import resolve
 INPUTS = ["mix", "conv_cache", "tra_cache", "inter_cache"]
 
 
-def _random_gru(seed: int, *args: int, **kwargs: bool) -> nn.GRU:
-    torch.manual_seed(seed)
-    return nn.GRU(*args, **kwargs).eval()
-
-
 def test_gru_step_equals_nn_gru_for_one_step() -> None:
     with torch.inference_mode():
-        gru = _random_gru(0, 16, 16)  # the inter-frame GRU: one step, batch 33
+        gru = random_gru(0, 16, 16)  # the inter-frame GRU: one step, batch 33
         x, h = torch.randn(1, 33, 16), torch.randn(1, 33, 16)
         ref_out, ref_h = gru(x, h)
         out, h_new = GRUStep(gru)(x, h)
         # 1e-6: float32 round-off of fused operators (addmm, addcmul, lerp) on O(1) values
         assert torch.allclose(out, ref_out, atol=1e-6) and torch.allclose(h_new, ref_h, atol=1e-6)
-        att = _random_gru(1, 8, 16, batch_first=True)  # the GT blocks' attention GRU
+        att = random_gru(1, 8, 16, batch_first=True)  # the GT blocks' attention GRU
         e, h1 = torch.randn(1, 1, 8), torch.randn(1, 1, 16)
         assert torch.allclose(GRUStep(att)(e, h1)[1], att(e, h1)[1], atol=1e-6)
 
 
 def test_bidirectional_scan_equals_nn_gru() -> None:
     with torch.inference_mode():
-        gru = _random_gru(2, 16, 8, bidirectional=True)  # the intra-frame GRU over 33 bands
+        gru = random_gru(2, 16, 8, bidirectional=True)  # the intra-frame GRU over 33 bands
         x = torch.randn(33, 1, 16)
         ref_out, ref_h = gru(x)
         out, h = BidirectionalGRUScan(gru)(x)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,7 +16,7 @@ import gtcrn_bench
 from gtcrn_bench.convert import targets as targets_module
 from gtcrn_bench.convert.calibration import CalibrationSet
 from gtcrn_bench.convert.sessions import SESSIONS, Session
-from gtcrn_bench.convert.targets import BuildInputs, Target, copy_files, get_target
+from gtcrn_bench.convert.targets import BuildInputs, Built, Target, copy_files, get_target
 from gtcrn_bench.download import sha256_file
 from gtcrn_bench.errors import ConfigError, GtcrnBenchError
 from gtcrn_bench.files import write_json
@@ -40,8 +42,15 @@ class Artefact:
         return sum(f.stat().st_size for f in self.files) / 1024
 
     def open(self, threads: int = 1) -> Session:
-        """A frame session on this artefact in the target's runtime."""
-        return SESSIONS[self.target.runtime](self.path, threads)
+        """A frame session on this artefact in the target's runtime; :class:`ConversionError` if the runtime
+        refuses the artefact (a converter can write a model its own runtime will not run)."""
+        try:
+            return SESSIONS[self.target.runtime](self.path, threads)
+        except Exception as exc:  # each runtime raises its own types (onnxruntime's derive from Exception only)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise ConversionError(
+                f"{self.target.name}: {self.target.runtime} refused the artefact: {first[:300]}"
+            ) from exc
 
 
 def _cache_dir(target: Target, checkpoint_sha: str, calibration: CalibrationSet | None) -> Path:
@@ -51,6 +60,14 @@ def _cache_dir(target: Target, checkpoint_sha: str, calibration: CalibrationSet 
     recipe.update(target.runtime_version().encode())
     key = f"{target.name}-{checkpoint_sha[:16]}{calib}-r{recipe.hexdigest()[:10]}-gtcrn_bench{gtcrn_bench.__version__}"
     return home() / "models" / "converted" / key
+
+
+def _run_build(target: Target, inputs: BuildInputs) -> Built:
+    """The converter's result, from a spawned process of its own if the target says so (``Target.isolated``)."""
+    if not target.isolated:
+        return target.build(inputs)
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(target.build, inputs).result()  # the converter's exception is re-raised here
 
 
 def build_artefact(target_name: str, checkpoint: str | Path, calibration: CalibrationSet | None = None) -> Artefact:
@@ -79,7 +96,7 @@ def build_artefact(target_name: str, checkpoint: str | Path, calibration: Calibr
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".build-") as tmp:
         try:
-            built = target.build(BuildInputs(onnx_path, Path(tmp), calibration, checkpoint_path))
+            built = _run_build(target, BuildInputs(onnx_path, Path(tmp), calibration, checkpoint_path))
         except (ConfigError, ImportError):
             raise
         except Exception as exc:  # a converter's own failure on this graph: reported in the table, not a crash

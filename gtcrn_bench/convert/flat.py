@@ -1,4 +1,4 @@
-"""The lean export form behind a batch-less interface of rank 2, for converters that need one (ncnn, LiteRT)."""
+"""The lean export form behind a batch-less interface of rank 2, for LiteRT's converter."""
 
 from __future__ import annotations
 
@@ -12,14 +12,12 @@ from gtcrn_bench.onnx.interface import CACHE_SHAPES, MIX_SHAPE
 
 
 class FlatCacheStream(nn.Module):
-    """The lean export form behind an interface of rank <= 2 (no batch axis): what ncnn and LiteRT can hold.
+    """The lean export form behind an interface of rank <= 2 (no batch axis).
 
-    ncnn tensors have at most 4 axes and no batch axis, so the published 5-D
-    conv_cache cannot pass through; flattened here (mix (257, 2), conv_cache
+    The published 5-D conv_cache is flattened here (mix (257, 2), conv_cache
     (32, 528), tra_cache (6, 16), inter_cache (66, 16)) and restored inside.
     The module is :func:`~gtcrn_bench.models.fast_stream.to_lean_stream`: its
-    GRUs are written as steps of plain operators (no ``nn.GRU``, which ncnn
-    runs only without a batch axis and TFLite lacks).
+    GRUs are written as steps of plain operators (no ``nn.GRU``, which TFLite lacks).
     """
 
     FLAT: ClassVar[dict[str, tuple[int, int]]] = {

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gtcrn_bench.onnx.interface import CACHE_SHAPES, INPUT_NAMES, MIX_SHAPE
+
+if TYPE_CHECKING:
+    import ncnn
 
 
 class Session(ABC):
@@ -139,8 +143,64 @@ class LiteRTSession(Session):
         return len(self.interpreter._get_ops_details())  # the interpreter's only listing of its operators
 
 
+class NcnnSession(Session):
+    """An ncnn param/bin in ncnn's CPU runtime, one thread, float32 storage and arithmetic forced.
+
+    ncnn would otherwise keep activations in float16 on CPUs with F16C (x86)
+    or half-precision arithmetic (ARMv8.2), a precision change the float32 row
+    must not hide. The interface is the batch-1 form's without its batch axis
+    (:data:`gtcrn_bench.models.batch_stream.SHAPES`); pnnx names the blobs
+    in0..in3 and out0..out3 in the published order.
+    """
+
+    _REDUCED = ("use_fp16_packed", "use_fp16_storage", "use_fp16_arithmetic", "use_bf16_packed", "use_bf16_storage")
+
+    def __init__(self, path: Path, threads: int) -> None:
+        import ncnn
+
+        from gtcrn_bench.models.batch_stream import SHAPES
+
+        super().__init__(path, threads)
+        self._ncnn = ncnn
+        self.net = ncnn.Net()
+        self.net.opt.num_threads = threads
+        for option in self._REDUCED:
+            setattr(self.net.opt, option, False)
+        self.inference_precision = "f32"
+        if self.net.load_param(str(path)) != 0 or self.net.load_model(str(path.with_suffix(".bin"))) != 0:
+            raise RuntimeError(f"ncnn could not load {path} and its .bin")
+        self.shapes = [shape[1:] for shape in SHAPES.values()]
+        self.reset()
+
+    def reset(self) -> None:
+        self.caches = [np.zeros(shape, dtype=np.float32) for shape in self.shapes[1:]]
+
+    def _mat(self, array: np.ndarray) -> ncnn.Mat:
+        # a Mat wrapping numpy's buffer crashes ncnn's layers (they read past its end, measured: SIGSEGV in the
+        # first UnaryOp); a copy has ncnn's own aligned allocation
+        return self._ncnn.Mat(np.ascontiguousarray(array, dtype=np.float32)).clone()
+
+    def step(self, mix: np.ndarray) -> np.ndarray:
+        extractor = self.net.create_extractor()
+        for k, array in enumerate((mix.reshape(self.shapes[0]), *self.caches)):
+            extractor.input(f"in{k}", self._mat(array))
+        outs = []
+        for k in range(4):
+            status, mat = extractor.extract(f"out{k}")
+            if status != 0:
+                raise RuntimeError(f"ncnn failed to compute out{k} (status {status})")
+            outs.append(np.array(mat).reshape(self.shapes[k]))
+        self.caches = outs[1:]
+        return outs[0].reshape(MIX_SHAPE)
+
+    def op_count(self) -> int:
+        lines = self.path.read_text().splitlines()[2:]  # magic number, then layer and blob counts
+        return sum(1 for line in lines if line.strip() and line.split()[0] != "Input")
+
+
 SESSIONS: dict[str, type[Session]] = {
     "onnxruntime": OrtSession,
     "openvino": OpenVINOSession,
     "ai-edge-litert": LiteRTSession,
+    "ncnn": NcnnSession,
 }

@@ -60,7 +60,10 @@ class Target:
     ``packages``: distributions the converter and runtime need (the target is
     unavailable without them); ``runtime``: the distribution whose version is
     reported as the runtime's; ``precision``: float32 targets are held to
-    ``verify``'s tolerances, the others to quality deltas.
+    ``verify``'s tolerances, the others to quality deltas; ``isolated``: the
+    converter runs in a process of its own (litert-torch imports JAX, whose
+    threads make any later ``fork`` of this process liable to deadlock: the
+    suite's worker pool and the tests fork).
     """
 
     name: str
@@ -70,6 +73,7 @@ class Target:
     calibrated: bool
     build: Callable[[BuildInputs], Built]
     extra: str
+    isolated: bool = False
 
     def missing(self) -> list[str]:
         """The packages of this target that are not installed."""
@@ -268,17 +272,25 @@ _NOT_NCNN = ("torch.", "aten::", "Tensor.", "pnnx.")
 
 
 def _ncnn(inputs: BuildInputs) -> Built:
-    """pnnx traces the flat-interface lean form and writes ncnn's param/bin; refused if ops ncnn lacks remain."""
+    """pnnx traces the batch-1 form and writes ncnn's param/bin (float32 weights); refused if ops ncnn lacks remain.
+
+    The batch-1 form (:mod:`gtcrn_bench.models.batch_stream`) exists because
+    pnnx drops axis 0 of every tensor as ncnn's absent batch axis. pnnx stores
+    weights as float16 unless told not to (measured: 1e-4 relative error on
+    the ERB product), so ``fp16=False``: this is a float32 target.
+    """
     import pnnx
+    import torch
 
-    from gtcrn_bench.convert.flat import FlatCacheStream
+    from gtcrn_bench.models.batch_stream import SHAPES, to_batch_stream
+    from gtcrn_bench.models.checkpoint import load_gtcrn
 
-    module = FlatCacheStream(inputs.checkpoint).eval()
-    traced = inputs.out_dir / "gtcrn.pt"
+    module = to_batch_stream(load_gtcrn(inputs.checkpoint))
+    example = tuple(torch.zeros(s) for s in SHAPES.values())
     try:
-        pnnx.export(module, str(traced), FlatCacheStream.example())
-    except SyntaxError as exc:  # pnnx writes ncnn's files, then fails compiling its own debugging script
-        note = f"pnnx's generated Python did not compile ({exc.msg}); ncnn files were written before it"
+        pnnx.export(module, str(inputs.out_dir / "gtcrn.pt"), example, fp16=False)
+    except SyntaxError as exc:  # on graphs it cannot map (the lean form's fused ops) pnnx writes ncnn's files,
+        note = f"pnnx's generated Python did not compile ({exc.msg})"  # then fails compiling its debugging script
     else:
         note = ""
     param = inputs.out_dir / "gtcrn.ncnn.param"
@@ -289,7 +301,7 @@ def _ncnn(inputs: BuildInputs) -> Built:
     if foreign:
         listed = ", ".join(f"{k} x{v}" for k, v in sorted(foreign.items(), key=lambda kv: -kv[1]))
         raise RuntimeError(f"pnnx left {sum(foreign.values())} layers ncnn has no kernel for: {listed}")
-    return Built(param, (param, param.with_suffix(".bin")), {"layers": dict(layers), "pnnx": note})
+    return Built(param, (param, param.with_suffix(".bin")), {"layers": dict(layers), "weights": "float32"})
 
 
 def _litert(inputs: BuildInputs) -> Built:
@@ -309,17 +321,25 @@ def _litert(inputs: BuildInputs) -> Built:
     return Built(out, (out,), {})
 
 
+# ops whose weights litert-int8 quantises; BATCH_MATMUL stays float: XNNPACK/TFLite's BATCH_MATMUL takes int8
+# only on its right operand, and the lean form's tap convolutions and the DSP products hold the weight on the
+# left (the interpreter refuses the model: "Node number 66 (BATCH_MATMUL) failed to prepare")
+LITERT_INT8_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D")
+
+
 def _litert_int8(inputs: BuildInputs) -> Built:
-    """ai-edge-quantizer's dynamic-range recipe on the LiteRT model: int8 weights, float activations."""
-    from ai_edge_quantizer import quantizer, recipe
+    """ai-edge-quantizer's dynamic range quantisation (int8 weights per channel, activations quantised at run
+    time) of the LiteRT model, on the ops of :data:`LITERT_INT8_OPS`."""
+    from ai_edge_quantizer import qtyping, quantizer
 
     float_model = _litert(inputs).main
     out = inputs.out_dir / "gtcrn-int8.tflite"
     engine = quantizer.Quantizer(str(float_model))
-    engine.load_quantization_recipe(recipe.dynamic_wi8_afp32())
+    for op in LITERT_INT8_OPS:
+        engine.add_dynamic_config(".*", qtyping.TFLOperationName[op], num_bits=8)
     engine.quantize().export_model(str(out))
     float_model.unlink()
-    return Built(out, (out,), {"recipe": "dynamic_wi8_afp32"})
+    return Built(out, (out,), {"recipe": "dynamic int8 weights per channel", "quantised_ops": list(LITERT_INT8_OPS)})
 
 
 TARGETS: dict[str, Target] = {
@@ -330,7 +350,9 @@ TARGETS: dict[str, Target] = {
         Target("onnx-int8-static", ("onnxruntime",), "onnxruntime", "int8", True, _int8_static, "onnx"),
         Target("openvino", ("openvino",), "openvino", "float32", False, _openvino, "openvino"),
         Target("openvino-int8", ("openvino", "nncf"), "openvino", "int8", True, _openvino_int8, "openvino"),
-        Target("litert", ("litert-torch", "ai-edge-litert"), "ai-edge-litert", "float32", False, _litert, "litert"),
+        Target(
+            "litert", ("litert-torch", "ai-edge-litert"), "ai-edge-litert", "float32", False, _litert, "litert", True
+        ),
         Target(
             "litert-int8",
             ("litert-torch", "ai-edge-litert", "ai-edge-quantizer"),
@@ -339,6 +361,7 @@ TARGETS: dict[str, Target] = {
             False,
             _litert_int8,
             "litert",
+            True,
         ),
         Target("ncnn", ("pnnx", "ncnn"), "ncnn", "float32", False, _ncnn, "ncnn"),
     )

@@ -38,7 +38,7 @@ WIDTH = DPGRNN_WIDTH  # 33 bands inside the encoder/decoder bottleneck
 BANDS = N_LOW_BINS + N_ERB_BANDS  # 129
 N_BLOCKS = 3  # GT blocks per encoder/decoder
 # conv_cache per half, flattened to (16, 16 * 33): the slots (in frame order, by dilation) as sizes and indices
-_SLOT_SIZES = [(s.stop - s.start) * WIDTH for s in CACHE_SLOTS.values()]
+SLOT_SIZES = [(s.stop - s.start) * WIDTH for s in CACHE_SLOTS.values()]
 _SLOT_INDEX = {dilation: i for i, dilation in enumerate(CACHE_SLOTS)}
 
 
@@ -226,6 +226,21 @@ class DPGRNNStep(nn.Module):
         return x + self.inter_ln(self.inter_fc(h_new.reshape(WIDTH, CHANNELS))), h_new
 
 
+def encode(
+    blocks: nn.ModuleList, slots: list[int], x: Tensor, history: tuple[Tensor, ...], states: tuple[Tensor, ...]
+) -> tuple[Tensor, list[Tensor], list[Tensor], list[Tensor]]:
+    """The encoder's GT blocks on one frame -> (output, each block's output, new history by slot, new states).
+
+    Block i reads the cache slot of its dilation (``slots[i]``) and attention state ``states[i]``.
+    """
+    outs, new_history, new_states = [], [torch.empty(0)] * len(blocks), []
+    for block, slot, h in zip(blocks, slots, states, strict=False):  # states: the decoder's follow
+        x, new_history[slot], h_new = block(x, history[slot], h)
+        outs.append(x)
+        new_states.append(h_new)
+    return x, outs, new_history, new_states
+
+
 def _sfe_kernel() -> Tensor:
     """The neighbour unfold of 3 channels as a fixed (9, 3, 3) 0/1 convolution kernel."""
     kernel = torch.zeros(9, 3, 3)
@@ -277,18 +292,14 @@ class ExportStreamGTCRN(nn.Module):
         """mix (1, 257, 1, 2) and caches -> (enh, conv_cache_out, tra_cache_out, inter_cache_out)."""
         spec = mix.reshape(N_FREQS, 2)
         enc_cache, dec_cache = conv_cache.reshape(2, CHANNELS, CACHE_FRAMES * WIDTH).split(1, dim=0)
-        enc_hist, dec_hist = enc_cache.split(_SLOT_SIZES, dim=2), dec_cache.split(_SLOT_SIZES, dim=2)
+        enc_hist, dec_hist = enc_cache.split(SLOT_SIZES, dim=2), dec_cache.split(SLOT_SIZES, dim=2)
         att_h = tra_cache.reshape(2 * N_BLOCKS, 1, CHANNELS).split(1, dim=0)
         inter_h = inter_cache.reshape(2, WIDTH, CHANNELS).split(1, dim=0)
 
         skips = [self.en0(self._features(spec))]
         skips.append(self.en1(skips[0]))
-        x = skips[1]
-        new_enc, new_h = [torch.empty(0)] * N_BLOCKS, []
-        for i, (block, slot) in enumerate(zip(self.encoder, self.encoder_slots, strict=True)):
-            x, new_enc[slot], h = block(x, enc_hist[slot], att_h[i])
-            skips.append(x)
-            new_h.append(h)
+        x, block_outs, new_enc, new_h = encode(self.encoder, self.encoder_slots, skips[1], enc_hist, att_h)
+        skips += block_outs
 
         x, h1 = self.dpgrnn1(x.reshape(CHANNELS, WIDTH).t(), inter_h[0])
         x, h2 = self.dpgrnn2(x, inter_h[1])

@@ -44,7 +44,7 @@ def _check_single_layer(gru: nn.GRU, bidirectional: bool) -> None:
         raise ValueError(f"expected a one-layer GRU with biases, bidirectional={bidirectional}; got {gru}")
 
 
-def _gate_weights(gru: nn.GRU, suffix: str) -> dict[str, Tensor]:
+def gate_weights(gru: nn.GRU, suffix: str) -> dict[str, Tensor]:
     """One direction's weights, transposed for ``x @ w``, with the hidden biases of r and z moved to the input side.
 
     (r and z see ``W_i x + b_i + W_h h + b_h``, so their two biases add; n's
@@ -73,7 +73,7 @@ class GRUStep(nn.Module):
         super().__init__()
         _check_single_layer(gru, bidirectional=False)
         self.hidden = gru.hidden_size
-        for name, value in _gate_weights(gru, "_l0").items():
+        for name, value in gate_weights(gru, "_l0").items():
             setattr(self, name, _constant(value))
 
     def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
@@ -100,7 +100,7 @@ class BidirectionalGRUScan(nn.Module):
         _check_single_layer(gru, bidirectional=True)
         self.hidden = gru.hidden_size
         self.steps = steps  # fixed: tracing unrolls the loop
-        directions = [_gate_weights(gru, suffix) for suffix in ("_l0", "_l0_reverse")]
+        directions = [gate_weights(gru, suffix) for suffix in ("_l0", "_l0_reverse")]
         for name in directions[0]:
             stacked = torch.stack([d[name] for d in directions])
             setattr(self, name, _constant(stacked if stacked.dim() == 3 else stacked.unsqueeze(1)))
