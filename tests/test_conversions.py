@@ -92,7 +92,10 @@ def _quick(tmp: Path, **kwargs: object) -> Settings:
 @pytest.mark.skipif("onnx-int8-static" not in INSTALLED, reason="needs onnxruntime")
 def test_gate_fails_int8_calibrated_on_silence(two_pairs: Path) -> None:
     """Static int8 calibrated on digital silence FAILs, and the failing check is named."""
-    result = run_conversions(_quick(two_pairs, targets=("onnx-int8-static",), calibration="silence"))
+    stages: list[str] = []
+    result = run_conversions(_quick(two_pairs, targets=("onnx-int8-static",), calibration="silence"), stages.append)
+    expected = ("float32 reference: 2 pairs", "target 1/1 onnx-int8-static:", "timing 3 runners")  # the stages, told
+    assert len(stages) == 3 and all(s.startswith(e) for s, e in zip(stages, expected, strict=True)), stages
     row = next(r for r in result.rows if r.target == "onnx-int8-static")
     assert row.verdict == "FAIL"
     assert row.notes["calibration"]["name"] == "silence"

@@ -64,7 +64,7 @@ def conversions_command(
         calibration=calibration,
         latency_frames=latency_frames,
     )
-    result = run_conversions(settings)
+    result = run_conversions(settings, progress=lambda stage: err_console.print(f"[dim]{escape(stage)}[/dim]"))
     table = Table(title=f"Conversions of {checkpoint}")
     for column in COLUMNS:
         table.add_column(column)

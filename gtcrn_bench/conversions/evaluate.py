@@ -13,6 +13,7 @@ Order of work, so that one bad target never stops the others:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -280,21 +281,27 @@ def _time(runners: dict[str, Any], settings: Settings, audio: np.ndarray) -> tup
     return out, out.pop(REFERENCE_RUNNER)
 
 
-def run_conversions(settings: Settings) -> ConversionsResult:
-    """Build, check and time every requested target (see the module docstring)."""
+def _quiet(message: str) -> None:
+    """The default progress report: none."""
+
+
+def run_conversions(settings: Settings, progress: Callable[[str], None] = _quiet) -> ConversionsResult:
+    """Build, check and time every requested target (see the module docstring); ``progress`` is told each stage."""
     for name in settings.targets:
         get_target(name)
     if settings.data is None:
         raise ConfigError("give --data DIR: a folder with clean/ and noisy/ pairs (e.g. vctk-demand-mini)")
     pairs, skipped = load_pairs(settings.data, settings.limit)
     long_in = numbers.long_stream([p.noisy for p in pairs], settings.drift_frames)
+    progress(f"float32 reference: {len(pairs)} pairs and a {long_in.frames.shape[0]:,}-frame stream")
     ref = _reference(settings, pairs, long_in)
     reference_quality = {
         m: (float(np.mean(v)) if (v := [s[m] for s in ref.scores if s.get(m) is not None]) else None)
         for m in (QUALITY_METRICS if settings.quality else ())
     }
     rows, runners = [], {}
-    for name in settings.targets:
+    for i, name in enumerate(settings.targets, 1):
+        progress(f"target {i}/{len(settings.targets)} {name}: build (cached after the first run), run, score")
         target = TARGETS[name]
         row = TargetRow(name, target.precision)
         rows.append(row)
@@ -315,6 +322,7 @@ def run_conversions(settings: Settings) -> ConversionsResult:
         **runners,
     }
     audio = np.concatenate([p.noisy for p in pairs])
+    progress(f"timing {len(timed)} runners interleaved, {settings.latency_frames:,} frames each, 1 thread")
     latency, reference_latency = _time(timed, settings, audio)
     peak = measure_peak()
     for row in rows:

@@ -92,11 +92,13 @@ def build_artefact(target_name: str, checkpoint: str | Path, calibration: Calibr
     if sidecar.is_file():
         info = json.loads(sidecar.read_text())
         return Artefact(target, dest / info["main"], tuple(dest / f for f in info["files"]), info)
+    base = build_artefact(target.base, checkpoint) if target.base is not None else None
     onnx_path = cached_export(checkpoint)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".build-") as tmp:
         try:
-            built = _run_build(target, BuildInputs(onnx_path, Path(tmp), calibration, checkpoint_path))
+            inputs = BuildInputs(onnx_path, Path(tmp), calibration, checkpoint_path, base.path if base else None)
+            built = _run_build(target, inputs)
         except (ConfigError, ImportError):
             raise
         except Exception as exc:  # a converter's own failure on this graph: reported in the table, not a crash
@@ -111,6 +113,7 @@ def build_artefact(target_name: str, checkpoint: str | Path, calibration: Calibr
             "sha256": {f.name: sha256_file(f) for f in files},
             "checkpoint": {"name": str(checkpoint), "sha256": checkpoint_sha},
             "float_onnx": {"path": str(onnx_path), "sha256": sha256_file(onnx_path)},
+            "made_from": {"target": base.target.name, "sha256": base.info["sha256"]} if base else None,
             "runtime": target.runtime_version(),
             "notes": built.notes,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -35,13 +35,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BuildInputs:
-    """What a converter starts from: the float32 ONNX export (or, for PyTorch converters, the checkpoint)
-    and (for static quantisation) calibration feeds."""
+    """What a converter starts from: the float32 ONNX export (or, for PyTorch converters, the checkpoint),
+    (for static quantisation) calibration feeds, and (for a target made from another) that target's artefact."""
 
     onnx_path: Path
     out_dir: Path
     calibration: CalibrationSet | None
     checkpoint: Path
+    base: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class Target:
     ``verify``'s tolerances, the others to quality deltas; ``isolated``: the
     converter runs in a process of its own (litert-torch imports JAX, whose
     threads make any later ``fork`` of this process liable to deadlock: the
-    suite's worker pool and the tests fork).
+    suite's worker pool and the tests fork); ``base``: the target whose
+    artefact this one is made from (built first, from the store's cache).
     """
 
     name: str
@@ -74,6 +76,7 @@ class Target:
     build: Callable[[BuildInputs], Built]
     extra: str
     isolated: bool = False
+    base: str | None = None
 
     def missing(self) -> list[str]:
         """The packages of this target that are not installed."""
@@ -329,16 +332,16 @@ LITERT_INT8_OPS = ("FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D")
 
 def _litert_int8(inputs: BuildInputs) -> Built:
     """ai-edge-quantizer's dynamic range quantisation (int8 weights per channel, activations quantised at run
-    time) of the LiteRT model, on the ops of :data:`LITERT_INT8_OPS`."""
+    time) of the ``litert`` artefact, on the ops of :data:`LITERT_INT8_OPS`."""
     from ai_edge_quantizer import qtyping, quantizer
 
-    float_model = _litert(inputs).main
+    if inputs.base is None:
+        raise ConfigError("litert-int8 is made from the litert artefact")
     out = inputs.out_dir / "gtcrn-int8.tflite"
-    engine = quantizer.Quantizer(str(float_model))
+    engine = quantizer.Quantizer(str(inputs.base))
     for op in LITERT_INT8_OPS:
         engine.add_dynamic_config(".*", qtyping.TFLOperationName[op], num_bits=8)
     engine.quantize().export_model(str(out))
-    float_model.unlink()
     return Built(out, (out,), {"recipe": "dynamic int8 weights per channel", "quantised_ops": list(LITERT_INT8_OPS)})
 
 
@@ -361,7 +364,7 @@ TARGETS: dict[str, Target] = {
             False,
             _litert_int8,
             "litert",
-            True,
+            base="litert",
         ),
         Target("ncnn", ("pnnx", "ncnn"), "ncnn", "float32", False, _ncnn, "ncnn"),
     )
