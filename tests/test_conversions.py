@@ -168,3 +168,15 @@ def test_an_artefact_its_runtime_refuses_is_a_conversion_error(tmp_path: Path) -
     artefact = Artefact(TARGETS["onnx-fp16"], bad, (bad,), {})
     with pytest.raises(ConversionError, match="onnx-fp16: onnxruntime refused the artefact"):
         artefact.open()
+
+
+def test_drift_check_fails_growing_errors_but_not_round_off() -> None:
+    """The numbers of the 83-pair run: float16's error growing 60.8 -> 56.2 dB fails; ncnn's round-off moving
+    127.8 -> 114.8 dB (still float32 round-off) passes; too short a stream fails whatever it shows."""
+    from gtcrn_bench.conversions.gate import drift_check
+
+    grown = drift_check(10_001, 60.8, 56.2)
+    assert not grown.passed and "loss +4.6 dB" in grown.message
+    assert drift_check(10_001, 127.8, 114.8).passed
+    assert drift_check(10_001, 32.4, 31.7).passed
+    assert not drift_check(600, 60.0, 60.0).passed
