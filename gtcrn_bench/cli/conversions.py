@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -70,7 +71,9 @@ def conversions_command(
         table.add_column(column)
     for row in result.rows:
         table.add_row(*(escape(c) for c in row_cells(row)))
-    console.print(table, width=max(console.width, 240))  # 18 columns: wider than a terminal, never cut
+    # 18 columns: wider than most terminals; rendered at >= 240 columns, never squashed (print(width=) cannot
+    # exceed the console's own width, and a pipe's is 80)
+    Console(width=max(console.width, 240), force_terminal=console.is_terminal).print(table)
     if json_out is not None:
         write_json(json_out, to_dict(result))
     if markdown_out is not None:
