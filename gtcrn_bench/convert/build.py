@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import gtcrn_bench
+from gtcrn_bench import models as models_package
 from gtcrn_bench.convert import targets as targets_module
 from gtcrn_bench.convert.calibration import CalibrationSet
 from gtcrn_bench.convert.sessions import SESSIONS, Session
@@ -54,9 +55,12 @@ class Artefact:
 
 
 def _cache_dir(target: Target, checkpoint_sha: str, calibration: CalibrationSet | None) -> Path:
-    """Keyed by checkpoint, calibration set, the recipes' source (a changed recipe rebuilds) and package versions."""
+    """Keyed by checkpoint, calibration set, the source of the recipes and of the model forms they convert (a
+    change to either rebuilds: ncnn and LiteRT trace forms from gtcrn_bench/models) and package versions."""
     calib = f"-cal{calibration.sha256[:12]}" if target.calibrated and calibration is not None else ""
     recipe = hashlib.sha256(Path(targets_module.__file__).read_bytes())
+    for source in sorted(Path(models_package.__file__).parent.glob("*.py")):
+        recipe.update(source.read_bytes())
     recipe.update(target.runtime_version().encode())
     key = f"{target.name}-{checkpoint_sha[:16]}{calib}-r{recipe.hexdigest()[:10]}-gtcrn_bench{gtcrn_bench.__version__}"
     return home() / "models" / "converted" / key

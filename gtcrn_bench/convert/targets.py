@@ -354,7 +354,14 @@ TARGETS: dict[str, Target] = {
         Target("openvino", ("openvino",), "openvino", "float32", False, _openvino, "openvino"),
         Target("openvino-int8", ("openvino", "nncf"), "openvino", "int8", True, _openvino_int8, "openvino"),
         Target(
-            "litert", ("litert-torch", "ai-edge-litert"), "ai-edge-litert", "float32", False, _litert, "litert", True
+            "litert",
+            ("litert-torch", "ai-edge-litert"),
+            "ai-edge-litert",
+            "float32",
+            False,
+            _litert,
+            "litert",
+            isolated=True,
         ),
         Target(
             "litert-int8",

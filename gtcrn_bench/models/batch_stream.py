@@ -258,7 +258,7 @@ class BatchStreamGTCRN(nn.Module):
 
         skips = [self.en0(self._features(spec))]
         skips.append(self.en1(skips[0]))
-        x, block_outs, new_enc, new_h = encode(self.encoder, self.encoder_slots, skips[1], enc_hist, att_h)
+        x, block_outs, new_enc, new_h = encode(self.encoder, self.encoder_slots, skips[1], enc_hist, att_h[:N_BLOCKS])
         skips += block_outs
 
         x, h1 = self.dpgrnn1(x.transpose(1, 2), inter_h[0])

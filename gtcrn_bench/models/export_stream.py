@@ -234,7 +234,7 @@ def encode(
     Block i reads the cache slot of its dilation (``slots[i]``) and attention state ``states[i]``.
     """
     outs, new_history, new_states = [], [torch.empty(0)] * len(blocks), []
-    for block, slot, h in zip(blocks, slots, states, strict=False):  # states: the decoder's follow
+    for block, slot, h in zip(blocks, slots, states, strict=True):
         x, new_history[slot], h_new = block(x, history[slot], h)
         outs.append(x)
         new_states.append(h_new)
@@ -298,7 +298,7 @@ class ExportStreamGTCRN(nn.Module):
 
         skips = [self.en0(self._features(spec))]
         skips.append(self.en1(skips[0]))
-        x, block_outs, new_enc, new_h = encode(self.encoder, self.encoder_slots, skips[1], enc_hist, att_h)
+        x, block_outs, new_enc, new_h = encode(self.encoder, self.encoder_slots, skips[1], enc_hist, att_h[:N_BLOCKS])
         skips += block_outs
 
         x, h1 = self.dpgrnn1(x.reshape(CHANNELS, WIDTH).t(), inter_h[0])
